@@ -1,0 +1,95 @@
+// Package metrics counts what tokengate does, for Prometheus: requests by route and status,
+// logins by outcome, token verifications by outcome, revocations, users-file reloads and users
+// loaded. *Metrics satisfies routes.Observer; it uses its own registry (no global state).
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds tokengate's collectors and the registry that serves them.
+type Metrics struct {
+	reg       *prometheus.Registry
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	logins    *prometheus.CounterVec
+	verifies  *prometheus.CounterVec
+	revokes   *prometheus.CounterVec
+	reloads   *prometheus.CounterVec
+	usersGage prometheus.Gauge
+}
+
+// New registers tokengate's collectors, plus the Go runtime and process collectors, on a new
+// registry.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokengate_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tokengate_http_request_duration_seconds",
+			Help:    "HTTP request latency by route pattern and status.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route", "status"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokengate_logins_total", Help: "Login attempts by outcome.",
+		}, []string{"outcome"}),
+		verifies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokengate_token_verifications_total", Help: "Access-token verifications by outcome.",
+		}, []string{"outcome"}),
+		revokes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokengate_revocations_total", Help: "Revocations by kind (access, refresh_family, reuse).",
+		}, []string{"kind"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokengate_store_reloads_total", Help: "Users-file loads by result (ok, error).",
+		}, []string{"result"}),
+		usersGage: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tokengate_users_loaded", Help: "Users in the credential store now in force.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.logins, m.verifies, m.revokes, m.reloads, m.usersGage,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Request counts one HTTP request. route is the matched pattern ("" is reported as "unmatched", so
+// scanners cannot blow up the label space with random paths).
+func (m *Metrics) Request(route, method string, status int, d time.Duration) {
+	if route == "" {
+		route = "unmatched"
+	}
+	s := strconv.Itoa(status)
+	m.requests.WithLabelValues(route, method, s).Inc()
+	m.latency.WithLabelValues(route, s).Observe(d.Seconds())
+}
+
+// Login counts one login attempt by outcome.
+func (m *Metrics) Login(outcome string) { m.logins.WithLabelValues(outcome).Inc() }
+
+// Verify counts one token verification by outcome.
+func (m *Metrics) Verify(outcome string) { m.verifies.WithLabelValues(outcome).Inc() }
+
+// Revoke counts one revocation by kind.
+func (m *Metrics) Revoke(kind string) { m.revokes.WithLabelValues(kind).Inc() }
+
+// Reload records a users-file load: its result and, when it succeeded, the number of users.
+func (m *Metrics) Reload(ok bool, users int) {
+	if !ok {
+		m.reloads.WithLabelValues("error").Inc()
+		return
+	}
+	m.reloads.WithLabelValues("ok").Inc()
+	m.usersGage.Set(float64(users))
+}
