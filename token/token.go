@@ -1,0 +1,139 @@
+package token
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// MaxTokenBytes is the longest token Verify decodes; longer ones fail with ErrTooLarge.
+const MaxTokenBytes = 8 << 10
+
+// DefaultTTL is the access-token lifetime an Issuer uses when Options.TTL is not positive.
+const DefaultTTL = 15 * time.Minute
+
+// jtiBytes is the size of a token id: 128 random bits.
+const jtiBytes = 16
+
+// Claims are the verified contents of an access token. Times have second precision, in UTC;
+// a time the token does not carry is the zero time. Slices belong to the caller.
+type Claims struct {
+	Subject   string   // sub: the user name
+	Roles     []string // roles, nil when the token has none
+	Issuer    string   // iss
+	Audience  []string // aud (tokengate issues exactly one)
+	ID        string   // jti: the key for revocation
+	IssuedAt  time.Time
+	NotBefore time.Time
+	ExpiresAt time.Time
+}
+
+// Options configure an Issuer and a Verifier; the same value serves both.
+type Options struct {
+	Issuer   string        // iss of issued tokens; the only iss a Verifier accepts (must not be empty)
+	Audience string        // aud of issued tokens; the audience a Verifier requires (must not be empty)
+	TTL      time.Duration // access-token lifetime; not positive → DefaultTTL
+	Leeway   time.Duration // clock skew allowed on exp, nbf and iat; negative → 0
+	Now      func() time.Time
+	// CacheSize bounds the Verifier's verified-token cache, in entries; 0 (or less) turns it off.
+	CacheSize int
+	// Revoked, when not nil, is asked about every token's jti on every Verify, cached or not;
+	// tokens without a jti are then refused, since they could not be revoked.
+	Revoked Revocations
+}
+
+// Revocations reports whether a token id has been revoked. An error means "cannot tell" and
+// makes Verify fail with ErrStateUnavailable.
+type Revocations interface {
+	IsRevoked(ctx context.Context, jti string) (bool, error)
+}
+
+func (o Options) now() func() time.Time {
+	if o.Now == nil {
+		return time.Now
+	}
+	return o.Now
+}
+
+// Issuer signs access tokens with a KeySet's current key. It is safe for concurrent use.
+type Issuer struct {
+	keys     *KeySet
+	issuer   string
+	audience string
+	ttl      time.Duration
+	now      func() time.Time
+}
+
+// NewIssuer returns an Issuer signing with keys and stamping tokens with o.Issuer, o.Audience and
+// a lifetime of o.TTL.
+func NewIssuer(keys *KeySet, o Options) *Issuer {
+	ttl := o.TTL
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	return &Issuer{keys: keys, issuer: o.Issuer, audience: o.Audience, ttl: ttl, now: o.now()}
+}
+
+// issuedClaims is the JSON payload of tokens tokengate signs: aud is a single string, times are
+// whole seconds, roles are omitted when empty.
+type issuedClaims struct {
+	Subject   string   `json:"sub"`
+	Issuer    string   `json:"iss"`
+	Audience  string   `json:"aud"`
+	IssuedAt  int64    `json:"iat"`
+	NotBefore int64    `json:"nbf"`
+	ExpiresAt int64    `json:"exp"`
+	ID        string   `json:"jti"`
+	Roles     []string `json:"roles,omitempty"`
+}
+
+// Issue returns a signed access token for subject with roles, and its claims. The header has
+// alg, kid and typ "JWT"; the payload sub, iss, aud, iat, nbf (= iat), exp (= iat + TTL), a
+// random 128-bit jti, and roles when there are any. It fails for an empty subject, when no
+// randomness is available, or when signing fails.
+func (i *Issuer) Issue(subject string, roles []string) (raw string, c Claims, err error) {
+	if subject == "" {
+		return "", Claims{}, errors.New("token: empty subject")
+	}
+	var id [jtiBytes]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return "", Claims{}, fmt.Errorf("token: random jti: %w", err)
+	}
+	now := i.now().Truncate(time.Second).UTC()
+	exp := now.Add(i.ttl).Truncate(time.Second)
+	c = Claims{
+		Subject:   subject,
+		Issuer:    i.issuer,
+		Audience:  []string{i.audience},
+		ID:        b64(id[:]),
+		IssuedAt:  now,
+		NotBefore: now,
+		ExpiresAt: exp,
+	}
+	if len(roles) > 0 {
+		c.Roles = append([]string(nil), roles...)
+	}
+	payload, err := json.Marshal(issuedClaims{
+		Subject:   c.Subject,
+		Issuer:    c.Issuer,
+		Audience:  i.audience,
+		IssuedAt:  now.Unix(),
+		NotBefore: now.Unix(),
+		ExpiresAt: exp.Unix(),
+		ID:        c.ID,
+		Roles:     c.Roles,
+	})
+	if err != nil {
+		return "", Claims{}, fmt.Errorf("token: encode claims: %w", err)
+	}
+	signing := i.keys.header + b64(payload)
+	sig, err := i.keys.method.Sign(signing, i.keys.signKey)
+	if err != nil {
+		// jwt's error text stays inside this package.
+		return "", Claims{}, errors.New("token: signing failed")
+	}
+	return signing + "." + b64(sig), c, nil
+}

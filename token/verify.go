@@ -1,0 +1,248 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Verifier checks access tokens against a KeySet and Options. It is safe for concurrent use.
+type Verifier struct {
+	keys     *KeySet
+	parser   *jwt.Parser
+	keyFunc  jwt.Keyfunc
+	issuer   string
+	audience string
+	leeway   time.Duration
+	now      func() time.Time
+	revoked  Revocations
+	cache    *cache // nil when off
+}
+
+// NewVerifier returns a Verifier accepting tokens signed by any key of keys, issued by o.Issuer for
+// o.Audience, with o.Leeway of clock skew, checking o.Revoked and caching up to o.CacheSize
+// verified tokens. An empty o.Issuer or o.Audience makes every token fail (ErrIssuer, ErrAudience).
+func NewVerifier(keys *KeySet, o Options) *Verifier {
+	v := &Verifier{
+		keys:     keys,
+		issuer:   o.Issuer,
+		audience: o.Audience,
+		leeway:   max(o.Leeway, 0),
+		now:      o.now(),
+		revoked:  o.Revoked,
+	}
+	opts := []jwt.ParserOption{
+		// The algorithms of the configured keys; selectKey then pins the token's alg to the
+		// algorithm of the one key its kid names.
+		jwt.WithValidMethods(slices.Clone(keys.algs)),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithStrictDecoding(),
+		jwt.WithLeeway(v.leeway),
+		jwt.WithTimeFunc(v.now),
+	}
+	if o.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(o.Issuer))
+	}
+	if o.Audience != "" {
+		opts = append(opts, jwt.WithAudience(o.Audience))
+	}
+	v.parser = jwt.NewParser(opts...)
+	v.keyFunc = v.selectKey
+	if o.CacheSize > 0 {
+		v.cache = newCache(o.CacheSize)
+	}
+	return v
+}
+
+// wireClaims is what Verify decodes from a token's payload.
+type wireClaims struct {
+	jwt.RegisteredClaims
+	Roles []string `json:"roles"`
+}
+
+// Verify checks raw and returns its claims. Every failure wraps ErrInvalid (see the package
+// doc for the specific errors) except a revocation store failure, which wraps
+// ErrStateUnavailable. A token served from the verified-token cache has its time limits checked
+// again and its jti checked against the revocation store, like any other.
+func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
+	if len(raw) > MaxTokenBytes {
+		return Claims{}, ErrTooLarge
+	}
+	if v.cache != nil {
+		if c, ok := v.cache.get(raw, v.now()); ok {
+			if err := v.checkRevoked(ctx, c.ID); err != nil {
+				return Claims{}, err
+			}
+			return c, nil
+		}
+	}
+	if err := checkShape(raw); err != nil {
+		return Claims{}, err
+	}
+	var wc wireClaims
+	tok, err := v.parser.ParseWithClaims(raw, &wc, v.keyFunc)
+	if err != nil {
+		return Claims{}, v.translate(err, tok, &wc)
+	}
+	c, err := v.checkClaims(&wc)
+	if err != nil {
+		return Claims{}, err
+	}
+	if err := v.checkRevoked(ctx, c.ID); err != nil {
+		return Claims{}, err
+	}
+	if v.cache != nil {
+		validFrom := c.NotBefore
+		if c.IssuedAt.After(validFrom) {
+			validFrom = c.IssuedAt
+		}
+		v.cache.put(raw, c, validFrom.Add(-v.leeway), v.now())
+	}
+	return c, nil
+}
+
+func (v *Verifier) checkRevoked(ctx context.Context, jti string) error {
+	if v.revoked == nil {
+		return nil
+	}
+	revoked, err := v.revoked.IsRevoked(ctx, jti)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrStateUnavailable, err)
+	}
+	if revoked {
+		return ErrRevoked
+	}
+	return nil
+}
+
+// checkShape accepts exactly three non-empty segments of base64url characters (no padding,
+// no white space: Go's base64 decoder would skip CR and LF, making tokens malleable).
+func checkShape(raw string) error {
+	dots, seg := 0, 0
+	for i := 0; i < len(raw); i++ {
+		switch ch := raw[i]; {
+		case ch == '.':
+			if seg == 0 {
+				return refine(ErrMalformed, "empty token segment")
+			}
+			dots++
+			seg = 0
+		case 'A' <= ch && ch <= 'Z', 'a' <= ch && ch <= 'z', '0' <= ch && ch <= '9', ch == '-', ch == '_':
+			seg++
+		default:
+			return refine(ErrMalformed, "token is not base64url")
+		}
+	}
+	if dots != 2 {
+		return refine(ErrMalformed, "token must have three segments")
+	}
+	if seg == 0 {
+		return refine(ErrMalformed, "empty token segment")
+	}
+	return nil
+}
+
+// selectKey is the jwt.Keyfunc: it picks the verification key by kid (keys come from
+// configuration only: jwk, jku, x5u and x5c are never looked at) and pins alg to that key's.
+func (v *Verifier) selectKey(t *jwt.Token) (any, error) {
+	if _, ok := t.Header["crit"]; ok {
+		return nil, ErrCrit
+	}
+	vk := v.keys.current // no kid: only the current key, e.g. a token made by another library
+	if kid, ok := t.Header["kid"]; ok {
+		s, isString := kid.(string)
+		if !isString {
+			return nil, refine(ErrUnknownKey, "kid is not a string")
+		}
+		if vk = v.keys.byKID[s]; vk == nil {
+			return nil, ErrUnknownKey
+		}
+	}
+	if t.Method == nil || t.Method.Alg() != vk.alg {
+		return nil, ErrAlgorithm
+	}
+	return vk.key, nil
+}
+
+// translate maps a jwt error to this package's errors; jwt's texts never leave the package.
+func (v *Verifier) translate(err error, tok *jwt.Token, wc *wireClaims) error {
+	var te *tokenError
+	if errors.As(err, &te) { // from selectKey
+		return te
+	}
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return ErrMalformed
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		// WithValidMethods reports a refused alg as an invalid signature.
+		if tok != nil && tok.Method != nil && !contains(v.keys.algs, tok.Method.Alg()) {
+			return ErrAlgorithm
+		}
+		return ErrSignature
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		return ErrAlgorithm // alg missing or unknown
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return ErrExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return ErrNotYetValid
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return ErrIssuedInFuture
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		switch {
+		case wc.ExpiresAt == nil:
+			return refine(ErrMalformed, "missing exp claim")
+		case wc.Issuer == "":
+			return refine(ErrIssuer, "missing iss claim")
+		case len(wc.Audience) == 0 || len(wc.Audience) == 1 && wc.Audience[0] == "":
+			return refine(ErrAudience, "missing aud claim")
+		}
+		return ErrMalformed
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return ErrIssuer
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return ErrAudience
+	}
+	return ErrMalformed
+}
+
+// checkClaims applies the rules jwt's validator does not know, re-checks iss and aud (so an
+// empty configured value can never switch the check off) and converts to Claims.
+func (v *Verifier) checkClaims(wc *wireClaims) (Claims, error) {
+	if wc.Subject == "" {
+		return Claims{}, refine(ErrMalformed, "missing sub claim")
+	}
+	if v.issuer == "" || wc.Issuer != v.issuer {
+		return Claims{}, ErrIssuer
+	}
+	if v.audience == "" || !contains(wc.Audience, v.audience) {
+		return Claims{}, ErrAudience
+	}
+	if v.revoked != nil && wc.ID == "" {
+		return Claims{}, refine(ErrMalformed, "missing jti claim")
+	}
+	c := Claims{
+		Subject:   wc.Subject,
+		Issuer:    wc.Issuer,
+		Audience:  []string(wc.Audience),
+		ID:        wc.ID,
+		IssuedAt:  utc(wc.IssuedAt),
+		NotBefore: utc(wc.NotBefore),
+		ExpiresAt: utc(wc.ExpiresAt),
+	}
+	if len(wc.Roles) > 0 {
+		c.Roles = wc.Roles
+	}
+	return c, nil
+}
+
+func utc(d *jwt.NumericDate) time.Time {
+	if d == nil {
+		return time.Time{}
+	}
+	return d.Time.UTC()
+}
