@@ -1,0 +1,121 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tokengate/tokengate/token"
+)
+
+// Verifier checks a raw token and returns its claims. *token.Verifier implements it.
+type Verifier interface {
+	Verify(ctx context.Context, raw string) (token.Claims, error)
+}
+
+// claimsKey is the Gin context key and the request context key of the verified claims.
+const claimsKey = "tokengate.claims"
+
+type ctxKey struct{}
+
+// ClaimsFrom returns the claims that Auth placed in the Gin context.
+func ClaimsFrom(c *gin.Context) (token.Claims, bool) {
+	v, ok := c.Get(claimsKey)
+	if !ok {
+		return token.Claims{}, false
+	}
+	cl, ok := v.(*token.Claims)
+	if !ok {
+		return token.Claims{}, false
+	}
+	return *cl, true
+}
+
+// ClaimsFromContext returns the claims that Auth placed in the request's context.Context, for code
+// below Gin (plain http handlers, services).
+func ClaimsFromContext(ctx context.Context) (token.Claims, bool) {
+	cl, ok := ctx.Value(ctxKey{}).(*token.Claims)
+	if !ok {
+		return token.Claims{}, false
+	}
+	return *cl, true
+}
+
+// Auth guards the routes behind it: it extracts the one token the request carries (see
+// Lookup.Extract), verifies it and stores the claims in the Gin context (ClaimsFrom) and the request
+// context (ClaimsFromContext). It answers, and aborts:
+//   - 400 invalid_request when the token placement is malformed or ambiguous;
+//   - 401 missing_token with a bare Bearer challenge when no token is present;
+//   - 401 invalid_token with error_description when the token is bad, revoked or expired;
+//   - 503 unavailable when revocation state cannot be read (never "allow").
+func Auth(v Verifier, l Lookup) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		raw, err := l.Extract(c.Request)
+		if err != nil {
+			if errors.Is(err, ErrNoToken) {
+				Unauthorized(c, "missing_token", "no access token in the request")
+				return
+			}
+			c.Header("Cache-Control", "no-store")
+			WriteError(c, http.StatusBadRequest, "invalid_request", err.Error())
+			return
+		}
+		cl, err := v.Verify(c.Request.Context(), raw)
+		if err != nil {
+			if errors.Is(err, token.ErrStateUnavailable) {
+				c.Header("Retry-After", "1")
+				WriteError(c, http.StatusServiceUnavailable, "unavailable", "token state is unavailable, try again")
+				_ = c.Error(err)
+				return
+			}
+			Unauthorized(c, "invalid_token", describe(err))
+			return
+		}
+		p := &cl
+		c.Set(claimsKey, p)
+		c.Set(userKey, cl.Subject)
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), ctxKey{}, p))
+		c.Next()
+	}
+}
+
+// describe gives the safe error_description of a verification failure: the token package's own
+// error text, which never contains the token or a key.
+func describe(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// RequireRole lets a request through when its verified claims hold at least one of roles; it must
+// run after Auth. Otherwise it answers 403 insufficient_scope with a Bearer challenge (RFC 6750 §3.1).
+func RequireRole(roles ...string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		cl, ok := ClaimsFrom(c)
+		if ok {
+			for _, r := range roles {
+				if slices.Contains(cl.Roles, r) {
+					c.Next()
+					return
+				}
+			}
+		}
+		c.Header("WWW-Authenticate", bearerChallenge("insufficient_scope", "requires role "+joinRoles(roles)))
+		WriteError(c, http.StatusForbidden, "insufficient_scope", "this route requires role "+joinRoles(roles))
+	}
+}
+
+func joinRoles(roles []string) string {
+	out := ""
+	for i, r := range roles {
+		if i > 0 {
+			out += " or "
+		}
+		out += r
+	}
+	return out
+}

@@ -1,0 +1,187 @@
+package middleware
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Context keys set by this package.
+const (
+	requestIDKey = "tokengate.request_id"
+	userKey      = "tokengate.user"
+)
+
+// RequestIDHeader is the header that carries the request id in and out.
+const RequestIDHeader = "X-Request-Id"
+
+// SetUser records the user a request acts for, so the access log can name it (login sets it after a
+// successful password check; Auth sets it from the token).
+func SetUser(c *gin.Context, name string) { c.Set(userKey, name) }
+
+// RequestID gives every request an id: the caller's X-Request-Id when it is short and plain
+// (letters, digits, '-', '_', '.', at most 64 bytes), else a new random one. The id is echoed in
+// the response header and logged.
+func RequestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader(RequestIDHeader)
+		if !plainID(id) {
+			id = newID()
+		}
+		c.Set(requestIDKey, id)
+		c.Writer.Header().Set(RequestIDHeader, id)
+		c.Next()
+	}
+}
+
+func plainID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_' || b == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// AccessLog writes one line per request at info level: method, path, query with the token
+// parameter (and any parameter named like a secret) redacted, status, duration, client IP, request
+// id and the user when known. It never logs headers or bodies, so no password, token or secret
+// reaches the log.
+func AccessLog(log *slog.Logger, queryParam string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		if !log.Enabled(c.Request.Context(), slog.LevelInfo) {
+			return
+		}
+		attrs := make([]slog.Attr, 0, 9)
+		attrs = append(attrs,
+			slog.String("method", c.Request.Method),
+			slog.String("path", c.Request.URL.Path),
+		)
+		if q := c.Request.URL.RawQuery; q != "" {
+			attrs = append(attrs, slog.String("query", RedactQuery(q, queryParam)))
+		}
+		attrs = append(attrs,
+			slog.Int("status", c.Writer.Status()),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("client_ip", c.ClientIP()),
+			slog.String("request_id", c.GetString(requestIDKey)),
+		)
+		if u := c.GetString(userKey); u != "" {
+			attrs = append(attrs, slog.String("user", u))
+		}
+		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request", attrs...)
+	}
+}
+
+// sensitiveParams are query parameter names whose values are never logged, besides the configured
+// token parameter.
+var sensitiveParams = []string{"token", "access_token", "refresh_token", "password", "secret"}
+
+// RedactQuery returns the raw query with the values of the token parameter (and of access_token,
+// refresh_token, password, secret) replaced by "REDACTED". Parameter names are compared after
+// unescaping, so "%74oken=" is redacted too.
+func RedactQuery(raw, tokenParam string) string {
+	var b strings.Builder
+	b.Grow(len(raw))
+	first := true
+	for raw != "" {
+		var part string
+		part, raw, _ = strings.Cut(raw, "&")
+		if !first {
+			b.WriteByte('&')
+		}
+		first = false
+		k, _, _ := strings.Cut(part, "=")
+		name := k
+		if strings.ContainsAny(k, "%+") {
+			if u, err := url.QueryUnescape(k); err == nil {
+				name = u
+			}
+		}
+		if name == tokenParam || containsFold(sensitiveParams, name) {
+			b.WriteString(k)
+			b.WriteString("=REDACTED")
+			continue
+		}
+		b.WriteString(part)
+	}
+	return b.String()
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Recovery turns a panic in a handler into a 500 internal_error JSON answer; the panic value and
+// stack go to the log only, never to the client.
+func Recovery(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if rec := recover(); rec != nil {
+				if rec == http.ErrAbortHandler { //nolint:errorlint // sentinel compared as net/http does
+					panic(rec)
+				}
+				log.Error("panic serving request",
+					slog.String("panic", fmt.Sprint(rec)),
+					slog.String("path", c.Request.URL.Path),
+					slog.String("request_id", c.GetString(requestIDKey)),
+					slog.String("stack", string(debug.Stack())))
+				if !c.Writer.Written() {
+					WriteError(c, http.StatusInternalServerError, "internal_error", "internal server error")
+				} else {
+					c.Abort()
+				}
+			}
+		}()
+		c.Next()
+	}
+}
+
+// BodyLimit caps request bodies at max bytes: a declared Content-Length over the cap is refused at
+// once with 413, and reading past the cap fails with *http.MaxBytesError (which IsTooLarge reports).
+func BodyLimit(max int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > max {
+			c.Header("Connection", "close")
+			WriteError(c, http.StatusRequestEntityTooLarge, "invalid_request",
+				fmt.Sprintf("request body larger than %d bytes", max))
+			return
+		}
+		if c.Request.Body != nil && c.Request.Body != http.NoBody {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		}
+		c.Next()
+	}
+}
+
+// IsTooLarge reports whether err came from reading past BodyLimit's cap.
+func IsTooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}

@@ -1,0 +1,97 @@
+package routes
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tokengate/tokengate/middleware"
+)
+
+var unprotectedBody = []byte(`{"message":"Anyone can view this."}`)
+
+const jsonType = "application/json; charset=utf-8"
+
+// handleUnprotected is the demo's open route.
+func handleUnprotected() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Data(http.StatusOK, jsonType, unprotectedBody)
+	}
+}
+
+// handleProtected is the demo's guarded route; it names the token's subject.
+func handleProtected() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		cl, _ := middleware.ClaimsFrom(c)
+		c.JSON(http.StatusOK, gin.H{"message": "Only available to people with valid tokens.", "user": cl.Subject})
+	}
+}
+
+// meResponse is the body of GET /me.
+type meResponse struct {
+	User      string   `json:"user"`
+	Roles     []string `json:"roles"`
+	IssuedAt  string   `json:"issued_at"`
+	ExpiresAt string   `json:"expires_at"`
+}
+
+// handleMe describes the caller's token.
+func handleMe() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		cl, _ := middleware.ClaimsFrom(c)
+		roles := cl.Roles
+		if roles == nil {
+			roles = []string{}
+		}
+		c.JSON(http.StatusOK, meResponse{
+			User:      cl.Subject,
+			Roles:     roles,
+			IssuedAt:  cl.IssuedAt.UTC().Format(time.RFC3339),
+			ExpiresAt: cl.ExpiresAt.UTC().Format(time.RFC3339),
+		})
+	}
+}
+
+// handleAdmin is the example of a route behind middleware.RequireRole("admin").
+func handleAdmin() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		cl, _ := middleware.ClaimsFrom(c)
+		c.JSON(http.StatusOK, gin.H{"message": "Welcome, administrator.", "user": cl.Subject})
+	}
+}
+
+// handleJWKS serves the public key set (empty for HMAC algorithms).
+func handleJWKS(jwks []byte) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=300")
+		c.Data(http.StatusOK, "application/jwk-set+json", jwks)
+	}
+}
+
+// handleHealthz answers 200 while the process serves.
+func handleHealthz() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Header("Cache-Control", "no-store")
+		c.Data(http.StatusOK, jsonType, []byte(`{"status":"ok"}`))
+	}
+}
+
+// handleReadyz answers 200 when every check passes (the users are loaded, the state backend
+// answers), else 503 not_ready naming the first failing check.
+func handleReadyz(checks []Check) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Header("Cache-Control", "no-store")
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+		defer cancel()
+		for _, ch := range checks {
+			if err := ch.Fn(ctx); err != nil {
+				c.Header("Retry-After", "1")
+				middleware.WriteError(c, http.StatusServiceUnavailable, "not_ready", ch.Name+" is not ready")
+				return
+			}
+		}
+		c.Data(http.StatusOK, jsonType, []byte(`{"status":"ready"}`))
+	}
+}

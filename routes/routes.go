@@ -1,0 +1,123 @@
+// Package routes builds tokengate's HTTP handler: every route on one screen (New), the handlers as
+// makers (handleX), and the one table that turns errors into HTTP answers (errors.go).
+package routes
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tokengate/tokengate/middleware"
+	"github.com/tokengate/tokengate/state"
+	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/token"
+)
+
+// Authenticator checks a user's password. *store.Memory and *store.File implement it.
+type Authenticator interface {
+	Authenticate(ctx context.Context, name, password string) (store.User, error)
+}
+
+// UserLookup finds a user without a password, for the refresh re-check.
+type UserLookup interface {
+	Lookup(ctx context.Context, name string) (store.User, error)
+}
+
+// Users is what the routes need of a credential store.
+type Users interface {
+	Authenticator
+	UserLookup
+}
+
+// Check is one readiness probe: nil when the dependency answers.
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// LoginPolicy is the lock-out policy of DESIGN.md's "Login hardening".
+type LoginPolicy struct {
+	MaxFailures int           // failures per (user, client IP) within Window before lock-out; 4× per client IP
+	Window      time.Duration // counting window
+	Lockout     time.Duration // how long a locked key answers 429
+}
+
+// Deps are the routes' dependencies. New refuses a Deps with a required field missing, so a wiring
+// mistake stops the start instead of failing a request later.
+type Deps struct {
+	Log            *slog.Logger
+	Users          Users
+	Issuer         *token.Issuer
+	Verifier       middleware.Verifier
+	JWKS           []byte      // the public key set, served at /.well-known/jwks.json
+	State          state.Store // refresh tokens, revocations, login failures
+	Lookup         middleware.Lookup
+	Login          LoginPolicy
+	RefreshTTL     time.Duration
+	MaxBodyBytes   int64
+	TrustedProxies []string
+	Ready          []Check      // /readyz probes
+	Metrics        http.Handler // served at /metrics when not nil
+	Observe        Observer     // counts logins, verifications, revocations; may be nil
+}
+
+// New returns tokengate's HTTP handler.
+func New(d Deps) (http.Handler, error) {
+	if d.Users == nil || d.Issuer == nil || d.Verifier == nil || d.State == nil || d.JWKS == nil {
+		return nil, errors.New("routes: Users, Issuer, Verifier, State and JWKS are required")
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Observe == nil {
+		d.Observe = nopObserver{}
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	// Gin trusts every proxy by default; we believe X-Forwarded-For only from configured proxies.
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, err
+	}
+	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
+
+	guard := &loginGuard{state: d.State, policy: d.Login}
+	auth := middleware.Auth(observedVerifier{d.Verifier, d.Observe}, d.Lookup)
+
+	r.Use(
+		middleware.RequestID(),
+		middleware.AccessLog(d.Log, d.Lookup.QueryParam),
+		middleware.Recovery(d.Log),
+		observe(d.Observe),
+		middleware.BodyLimit(d.MaxBodyBytes),
+		renderErrors(d.Log),
+	)
+	r.NoRoute(func(c *gin.Context) {
+		middleware.WriteError(c, http.StatusNotFound, "not_found", "no such route")
+	})
+	r.NoMethod(func(c *gin.Context) {
+		middleware.WriteError(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route")
+	})
+
+	r.GET("/unprotected", handleUnprotected())
+	r.GET("/login", handleLogin(d.Users, d.Issuer, d.State, guard, d.RefreshTTL, d.Observe))
+	r.POST("/login", handleLogin(d.Users, d.Issuer, d.State, guard, d.RefreshTTL, d.Observe))
+	r.POST("/refresh", handleRefresh(d.Users, d.Issuer, d.State, d.RefreshTTL, d.Observe))
+	r.POST("/logout", auth, handleLogout(d.State, d.RefreshTTL, d.Observe))
+	r.GET("/protected", auth, handleProtected())
+	r.GET("/me", auth, handleMe())
+	r.GET("/admin", auth, middleware.RequireRole("admin"), handleAdmin())
+	r.GET("/.well-known/jwks.json", handleJWKS(d.JWKS))
+	r.GET("/healthz", handleHealthz())
+	r.GET("/readyz", handleReadyz(d.Ready))
+	if d.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(d.Metrics))
+	}
+	return r, nil
+}
