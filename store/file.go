@@ -271,4 +271,5 @@ func (f *File) Len() int { return f.c.len() }
 // Path returns the users file's path as given to OpenFile.
 func (f *File) Path() string { return f.path }
 
-func (f *File) hasher() *Hasher { return f.c.hasher }
+// inner exposes the shared core to the package's tests.
+func (f *File) inner() *core { return &f.c }

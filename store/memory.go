@@ -56,4 +56,5 @@ func (m *Memory) Ready() error { return m.c.ready() }
 // Len returns the number of users, disabled ones included.
 func (m *Memory) Len() int { return m.c.len() }
 
-func (m *Memory) hasher() *Hasher { return m.c.hasher }
+// inner exposes the shared core to the package's tests.
+func (m *Memory) inner() *core { return &m.c }
