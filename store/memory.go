@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -29,7 +30,7 @@ func NewMemory(users map[string]Entry, h *Hasher, log *slog.Logger) (*Memory, er
 	slices.SortFunc(entries, func(a, b sourced) int { return strings.Compare(a.name, b.name) })
 	s, err := buildSnapshot(entries, nil, "", log)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: %w", err)
 	}
 	m := &Memory{c: core{hasher: h, log: log}}
 	m.c.snap.Store(s)
