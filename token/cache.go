@@ -22,8 +22,8 @@ type cache struct {
 
 type cacheShard struct {
 	mu   sync.RWMutex
-	m    map[string]*cacheEntry
-	ring []*cacheEntry // the CLOCK; nil slots are free
+	m    map[uint64]*cacheEntry // by maphash of the token; the entry holds the token to compare
+	ring []*cacheEntry          // the CLOCK; nil slots are free
 	free []int
 	hand int
 	_    [64]byte // keep shards' locks off one cache line
@@ -32,6 +32,7 @@ type cacheShard struct {
 // cacheEntry is immutable once published, except for its CLOCK bit.
 type cacheEntry struct {
 	raw       string
+	hash      uint64
 	claims    Claims
 	validFrom time.Time // max(nbf, iat) - leeway
 	slot      int
@@ -50,7 +51,7 @@ func newCache(size int) *cache {
 			capacity++
 		}
 		sh := &c.shards[i]
-		sh.m = make(map[string]*cacheEntry, capacity)
+		sh.m = make(map[uint64]*cacheEntry, capacity)
 		sh.ring = make([]*cacheEntry, capacity)
 		sh.free = make([]int, capacity)
 		for j := range sh.free {
@@ -60,17 +61,24 @@ func newCache(size int) *cache {
 	return c
 }
 
-func (c *cache) shard(raw string) *cacheShard {
-	return &c.shards[maphash.String(c.seed, raw)&c.mask]
+// hashTail is how many trailing bytes of a token are hashed: its signature, which differs between
+// any two tokens (only verified tokens are cached, so only the holder of a key can choose one).
+const hashTail = 32
+
+// locate hashes raw once: the hash picks the shard and is the key within it. The seed is random
+// per process, and a hit also compares the whole token, so a collision is only ever a miss.
+func (c *cache) locate(raw string) (*cacheShard, uint64) {
+	h := maphash.String(c.seed, raw[max(len(raw)-hashTail, 0):])
+	return &c.shards[h&c.mask], h
 }
 
 // get returns a copy of the claims cached for raw if they are valid at now.
 func (c *cache) get(raw string, now time.Time) (Claims, bool) {
-	sh := c.shard(raw)
+	sh, h := c.locate(raw)
 	sh.mu.RLock()
-	e := sh.m[raw]
+	e := sh.m[h]
 	sh.mu.RUnlock()
-	if e == nil {
+	if e == nil || e.raw != raw {
 		return Claims{}, false
 	}
 	if !now.Before(e.claims.ExpiresAt) {
@@ -91,11 +99,11 @@ func (c *cache) put(raw string, claims Claims, validFrom, now time.Time) {
 	if !now.Before(claims.ExpiresAt) {
 		return
 	}
-	sh := c.shard(raw)
+	sh, h := c.locate(raw)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if _, ok := sh.m[raw]; ok || len(sh.ring) == 0 {
-		return
+	if _, ok := sh.m[h]; ok || len(sh.ring) == 0 {
+		return // cached already (or a collision: the first token keeps the slot)
 	}
 	var slot int
 	if n := len(sh.free); n > 0 {
@@ -104,9 +112,9 @@ func (c *cache) put(raw string, claims Claims, validFrom, now time.Time) {
 		slot = sh.evict(now)
 	}
 	// Clone: raw may be a slice of a larger request buffer we must not keep alive.
-	e := &cacheEntry{raw: strings.Clone(raw), claims: claims.clone(), validFrom: validFrom, slot: slot}
+	e := &cacheEntry{raw: strings.Clone(raw), hash: h, claims: claims.clone(), validFrom: validFrom, slot: slot}
 	sh.ring[slot] = e
-	sh.m[e.raw] = e
+	sh.m[h] = e
 }
 
 // evict frees one slot of a full shard and returns it; sh.mu is held. Expired entries and
@@ -120,7 +128,7 @@ func (sh *cacheShard) evict(now time.Time) int {
 			return i
 		}
 		if !now.Before(e.claims.ExpiresAt) || !e.ref.Load() {
-			delete(sh.m, e.raw)
+			delete(sh.m, e.hash)
 			sh.ring[i] = nil
 			return i
 		}
@@ -131,8 +139,8 @@ func (sh *cacheShard) evict(now time.Time) int {
 func (sh *cacheShard) remove(e *cacheEntry) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if sh.m[e.raw] == e {
-		delete(sh.m, e.raw)
+	if sh.m[e.hash] == e {
+		delete(sh.m, e.hash)
 		sh.ring[e.slot] = nil
 		sh.free = append(sh.free, e.slot)
 	}

@@ -90,7 +90,11 @@ func (r *revocations) fail(err error) {
 }
 
 func testOptions(c *clock) Options {
-	return Options{Issuer: testIssuer, Audience: testAudience, TTL: testTTL, Leeway: testLeeway, Now: c.Now}
+	o := Options{Issuer: testIssuer, Audience: testAudience, TTL: testTTL, Leeway: testLeeway}
+	if c != nil {
+		o.Now = c.Now
+	}
+	return o
 }
 
 func mustHMAC(tb testing.TB, alg string, secret []byte) *KeySet {

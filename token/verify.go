@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -59,12 +60,6 @@ func NewVerifier(keys *KeySet, o Options) *Verifier {
 	return v
 }
 
-// wireClaims is what Verify decodes from a token's payload.
-type wireClaims struct {
-	jwt.RegisteredClaims
-	Roles []string `json:"roles"`
-}
-
 // Verify checks raw and returns its claims. Every failure wraps ErrInvalid (see the package
 // doc for the specific errors) except a revocation store failure, which wraps
 // ErrStateUnavailable. A token served from the verified-token cache has its time limits checked
@@ -73,8 +68,10 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	if len(raw) > MaxTokenBytes {
 		return Claims{}, ErrTooLarge
 	}
+	var now time.Time
 	if v.cache != nil {
-		if c, ok := v.cache.get(raw, v.now()); ok {
+		now = v.now()
+		if c, ok := v.cache.get(raw, now); ok {
 			if err := v.checkRevoked(ctx, c.ID); err != nil {
 				return Claims{}, err
 			}
@@ -101,7 +98,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 		if c.IssuedAt.After(validFrom) {
 			validFrom = c.IssuedAt
 		}
-		v.cache.put(raw, c, validFrom.Add(-v.leeway), v.now())
+		v.cache.put(raw, c, validFrom.Add(-v.leeway), now)
 	}
 	return c, nil
 }
@@ -120,28 +117,26 @@ func (v *Verifier) checkRevoked(ctx context.Context, jti string) error {
 	return nil
 }
 
-// checkShape accepts exactly three non-empty segments of base64url characters (no padding,
-// no white space: Go's base64 decoder would skip CR and LF, making tokens malleable).
+// checkShape accepts exactly three non-empty segments without CR or LF. Go's base64 decoder
+// skips CR and LF, which would make tokens malleable; every other character outside base64url
+// (padding included) is refused by the strict decoding that follows.
 func checkShape(raw string) error {
-	dots, seg := 0, 0
-	for i := 0; i < len(raw); i++ {
-		switch ch := raw[i]; {
-		case ch == '.':
-			if seg == 0 {
-				return refine(ErrMalformed, "empty token segment")
-			}
-			dots++
-			seg = 0
-		case 'A' <= ch && ch <= 'Z', 'a' <= ch && ch <= 'z', '0' <= ch && ch <= '9', ch == '-', ch == '_':
-			seg++
-		default:
-			return refine(ErrMalformed, "token is not base64url")
-		}
+	if strings.IndexByte(raw, '\n') >= 0 || strings.IndexByte(raw, '\r') >= 0 {
+		return refine(ErrMalformed, "token is not base64url")
 	}
-	if dots != 2 {
+	i := strings.IndexByte(raw, '.')
+	if i < 0 {
 		return refine(ErrMalformed, "token must have three segments")
 	}
-	if seg == 0 {
+	j := strings.IndexByte(raw[i+1:], '.')
+	if j < 0 {
+		return refine(ErrMalformed, "token must have three segments")
+	}
+	j += i + 1
+	if strings.IndexByte(raw[j+1:], '.') >= 0 {
+		return refine(ErrMalformed, "token must have three segments")
+	}
+	if i == 0 || j == i+1 || j == len(raw)-1 {
 		return refine(ErrMalformed, "empty token segment")
 	}
 	return nil
@@ -194,7 +189,7 @@ func (v *Verifier) translate(err error, tok *jwt.Token, wc *wireClaims) error {
 		return ErrIssuedInFuture
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
 		switch {
-		case wc.ExpiresAt == nil:
+		case !wc.ExpiresAt.set:
 			return refine(ErrMalformed, "missing exp claim")
 		case wc.Issuer == "":
 			return refine(ErrIssuer, "missing iss claim")
@@ -230,19 +225,12 @@ func (v *Verifier) checkClaims(wc *wireClaims) (Claims, error) {
 		Issuer:    wc.Issuer,
 		Audience:  []string(wc.Audience),
 		ID:        wc.ID,
-		IssuedAt:  utc(wc.IssuedAt),
-		NotBefore: utc(wc.NotBefore),
-		ExpiresAt: utc(wc.ExpiresAt),
+		IssuedAt:  wc.IssuedAt.time(),
+		NotBefore: wc.NotBefore.time(),
+		ExpiresAt: wc.ExpiresAt.time(),
 	}
 	if len(wc.Roles) > 0 {
 		c.Roles = wc.Roles
 	}
 	return c, nil
-}
-
-func utc(d *jwt.NumericDate) time.Time {
-	if d == nil {
-		return time.Time{}
-	}
-	return d.Time.UTC()
 }

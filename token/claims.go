@@ -1,0 +1,126 @@
+package token
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// wireClaims is what Verify decodes from a token's payload. It implements jwt.Claims itself
+// (rather than embedding jwt.RegisteredClaims) so that dates and audiences decode without
+// nested json.Unmarshal calls: the cold path is mostly JSON decoding.
+type wireClaims struct {
+	Subject   string      `json:"sub"`
+	Issuer    string      `json:"iss"`
+	Audience  audience    `json:"aud"`
+	ExpiresAt numericDate `json:"exp"`
+	NotBefore numericDate `json:"nbf"`
+	IssuedAt  numericDate `json:"iat"`
+	ID        string      `json:"jti"`
+	Roles     []string    `json:"roles"`
+}
+
+func (c *wireClaims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt.get(), nil }
+func (c *wireClaims) GetNotBefore() (*jwt.NumericDate, error)      { return c.NotBefore.get(), nil }
+func (c *wireClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.IssuedAt.get(), nil }
+func (c *wireClaims) GetAudience() (jwt.ClaimStrings, error) {
+	return jwt.ClaimStrings(c.Audience), nil
+}
+func (c *wireClaims) GetIssuer() (string, error)  { return c.Issuer, nil }
+func (c *wireClaims) GetSubject() (string, error) { return c.Subject, nil }
+
+// errClaimType is returned to encoding/json for a claim of the wrong JSON type; jwt reports it
+// as malformed.
+var errClaimType = errors.New("claim of the wrong type")
+
+// maxSeconds bounds NumericDate values so that they convert to time.Time exactly.
+const maxSeconds = 1 << 53
+
+// numericDate is an RFC 7519 NumericDate: a JSON number of seconds since the epoch (a string
+// is refused). Like jwt.NumericDate it keeps whole seconds; null is the same as absent.
+type numericDate struct {
+	d   jwt.NumericDate
+	set bool
+}
+
+func (n *numericDate) get() *jwt.NumericDate {
+	if !n.set {
+		return nil
+	}
+	return &n.d
+}
+
+func (n *numericDate) time() time.Time {
+	if !n.set {
+		return time.Time{}
+	}
+	return n.d.Time.UTC()
+}
+
+func (n *numericDate) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = numericDate{}
+		return nil
+	}
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return errClaimType
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsNaN(f) || f >= maxSeconds || f <= -maxSeconds {
+		return errClaimType
+	}
+	*n = numericDate{d: jwt.NumericDate{Time: time.Unix(int64(math.Floor(f)), 0)}, set: true}
+	return nil
+}
+
+// audience is the aud claim: one string or an array of strings.
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 {
+		return errClaimType
+	}
+	switch b[0] {
+	case 'n':
+		*a = nil
+		return nil
+	case '"':
+		if s, ok := plainString(b); ok {
+			*a = audience{s}
+			return nil
+		}
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*a = audience{s}
+		return nil
+	case '[':
+		var list []string
+		if err := json.Unmarshal(b, &list); err != nil {
+			return err
+		}
+		*a = list
+		return nil
+	}
+	return errClaimType
+}
+
+// plainString decodes a JSON string literal made only of printable ASCII without escapes,
+// which is every audience in practice; anything else goes through encoding/json.
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[len(b)-1] != '"' {
+		return "", false
+	}
+	inner := b[1 : len(b)-1]
+	for _, ch := range inner {
+		if ch < 0x20 || ch > 0x7e || ch == '\\' || ch == '"' {
+			return "", false
+		}
+	}
+	return string(inner), true
+}
