@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# compose-flow.sh: the README's curl flow against a running tokengate (by default the one that
+# `docker-compose up` publishes on :8080), plus /readyz (Redis up) and a logout that is honoured.
+#
+#   scripts/compose-flow.sh                     # against http://localhost:8080
+#   COMPOSE_URL=http://host:port scripts/compose-flow.sh
+#   /work/shared/tools/compose-smoke -- scripts/compose-flow.sh   # the whole stack, for real
+#
+# Exits non-zero at the first answer that is not what the README promises.
+set -euo pipefail
+base=${COMPOSE_URL:-http://localhost:8080}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+pass=0
+ok() { pass=$((pass + 1)); printf 'ok   %s\n' "$*"; }
+fail() { printf 'FAIL %s\n' "$*" >&2; exit 1; }
+
+# req NAME CURL-ARGS...: run curl, keep status, headers and body in $tmp/NAME.{code,hdr,body}.
+req() {
+  local name=$1; shift
+  curl -sS --max-time 10 -o "$tmp/$name.body" -D "$tmp/$name.hdr" -w '%{http_code}' "$@" >"$tmp/$name.code"
+}
+status() { cat "$tmp/$1.code"; }
+body() { cat "$tmp/$1.body"; }
+header() { grep -i "^$2:" "$tmp/$1.hdr" | head -1 | cut -d: -f2- | tr -d '\r' | sed 's/^ //'; }
+expect() { # expect NAME STATUS BODY-REGEX DESCRIPTION
+  local got; got=$(status "$1")
+  [[ $got == "$2" ]] || fail "$4: status $got, want $2; body: $(body "$1")"
+  [[ -z $3 ]] || grep -Eq -- "$3" "$tmp/$1.body" || fail "$4: body $(body "$1") does not match $3"
+  ok "$4 → $got"
+}
+
+echo "tokengate at $base"
+
+req unprotected "$base/unprotected"
+expect unprotected 200 '^\{"message":"Anyone can view this."\}$' "GET /unprotected"
+
+req login -u alice:pyconid "$base/login"
+expect login 200 '"token_type":"Bearer"' "GET /login with Basic alice:pyconid"
+[[ $(header login Cache-Control) == no-store ]] || fail "login: Cache-Control is not no-store"
+grep -q '"refresh_token":"' "$tmp/login.body" || fail "login: no refresh_token"
+
+# Exactly the README's way of taking the token.
+TOKEN=$(curl -s -u alice:pyconid "$base/login" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+[[ $TOKEN == *.*.* ]] || fail "the README's sed did not yield a JWT: $TOKEN"
+ok "README's TOKEN=\$(curl … | sed …) yields a JWT"
+
+req pq "$base/protected?token=$TOKEN"
+expect pq 200 '^\{"message":"Only available to people with valid tokens.","user":"alice"\}$' "GET /protected?token=…"
+
+req ph -H "Authorization: Bearer $TOKEN" "$base/protected"
+expect ph 200 '"user":"alice"' "GET /protected with Authorization: Bearer"
+
+req missing "$base/protected"
+expect missing 401 '"error":"missing_token"' "GET /protected without a token"
+[[ $(header missing WWW-Authenticate) == 'Bearer realm="tokengate"' ]] || fail "missing token: WWW-Authenticate is '$(header missing WWW-Authenticate)'"
+
+req bad "$base/protected?token=not-a-token"
+expect bad 401 '"error":"invalid_token"' "GET /protected?token=not-a-token"
+[[ $(header bad WWW-Authenticate) == 'Bearer realm="tokengate", error="invalid_token"'* ]] || fail "bad token: WWW-Authenticate is '$(header bad WWW-Authenticate)'"
+
+req ljson -H 'Content-Type: application/json' -d '{"username":"alice","password":"pyconid"}' "$base/login"
+expect ljson 200 '"access_token":"' "POST /login with JSON"
+req lform -d 'username=alice&password=pyconid' "$base/login"
+expect lform 200 '"access_token":"' "POST /login with a form"
+
+req wrong -u alice:wrong "$base/login"
+expect wrong 401 '"error":"invalid_credentials"' "GET /login with a wrong password"
+
+req me -H "Authorization: Bearer $TOKEN" "$base/me"
+expect me 200 '"roles":\["admin"\]' "GET /me"
+req admin -H "Authorization: Bearer $TOKEN" "$base/admin"
+expect admin 200 '"user":"alice"' "GET /admin (alice has role admin)"
+
+req healthz "$base/healthz"
+expect healthz 200 '"status":"ok"' "GET /healthz"
+req readyz "$base/readyz"
+expect readyz 200 '"status":"ready"' "GET /readyz (users loaded, Redis answers)"
+
+req metrics "$base/metrics"
+expect metrics 200 'tokengate_logins_total\{outcome="success"\}' "GET /metrics"
+
+# Refresh: the old refresh token is spent (state in Redis).
+REFRESH=$(sed -E 's/.*"refresh_token":"([^"]+)".*/\1/' "$tmp/ljson.body")
+req refresh -H 'Content-Type: application/json' -d "{\"refresh_token\":\"$REFRESH\"}" "$base/refresh"
+expect refresh 200 '"refresh_token":"' "POST /refresh"
+req reuse -H 'Content-Type: application/json' -d "{\"refresh_token\":\"$REFRESH\"}" "$base/refresh"
+expect reuse 401 '"error":"invalid_token"' "POST /refresh with the spent refresh token"
+
+# Logout revokes the access token (revocation kept in Redis); the same token is then refused.
+req logout -X POST -H "Authorization: Bearer $TOKEN" "$base/logout"
+expect logout 204 '' "POST /logout"
+req after -H "Authorization: Bearer $TOKEN" "$base/protected"
+expect after 401 '"error":"invalid_token"' "GET /protected with the logged-out token"
+req afterq "$base/protected?token=$TOKEN"
+expect afterq 401 '"error":"invalid_token"' "GET /protected?token= with the logged-out token"
+
+echo "compose flow: $pass passed, 0 failed"
