@@ -37,6 +37,7 @@ func needPlainUsers(t *testing.T, users map[string]Entry) {
 }
 
 func TestMemoryConformance(t *testing.T) {
+	t.Parallel()
 	runConformance(t, func(t *testing.T, users map[string]Entry) authenticator {
 		m, err := NewMemory(users, conformanceHasher(), nil)
 		if err != nil {
@@ -47,6 +48,7 @@ func TestMemoryConformance(t *testing.T) {
 }
 
 func TestFileConformance(t *testing.T) {
+	t.Parallel()
 	for _, flavour := range []struct {
 		name, file string
 		render     func(t *testing.T, users map[string]Entry) []byte

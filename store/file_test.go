@@ -16,6 +16,7 @@ import (
 
 // The fixture was made by Apache's htpasswd -B -C 10 (see testdata/README.md) and is used unchanged.
 func TestFileApacheHtpasswdFixture(t *testing.T) {
+	t.Parallel()
 	f, err := OpenFile("testdata/htpasswd", FileOptions{})
 	if err != nil {
 		t.Fatalf("OpenFile: %v", err)
@@ -94,6 +95,7 @@ func TestOpenFileErrorsNameTheLine(t *testing.T) {
 }
 
 func TestOpenFileRefusesMissingAndHugeFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := OpenFile(filepath.Join(dir, "nope.yaml"), FileOptions{}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: error = %v, want os.ErrNotExist", err)

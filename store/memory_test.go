@@ -78,6 +78,7 @@ func TestNewMemoryWarnsOnWeakCost(t *testing.T) {
 }
 
 func TestEmptyMemoryRejectsEveryone(t *testing.T) {
+	t.Parallel()
 	m, err := NewMemory(nil, nil, nil)
 	if err != nil {
 		t.Fatalf("NewMemory(nil): %v", err)

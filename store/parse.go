@@ -46,12 +46,22 @@ func readUsersFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	tooLarge := func() error { return fmt.Errorf("%s: larger than %d MiB", path, maxFileBytes>>20) }
+	var b bytes.Buffer
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if fi.Size() > maxFileBytes {
+			return nil, tooLarge()
+		}
+		b.Grow(int(fi.Size()) + bytes.MinRead)
+	}
+	// The limit holds for files that grow while read and for non-regular files too.
+	_, err = b.ReadFrom(io.LimitReader(f, maxFileBytes+1))
+	data := b.Bytes()
 	if err != nil {
 		return nil, err
 	}
 	if len(data) > maxFileBytes {
-		return nil, fmt.Errorf("%s: larger than %d MiB", path, maxFileBytes>>20)
+		return nil, tooLarge()
 	}
 	return data, nil
 }
@@ -100,7 +110,7 @@ type htLine struct {
 func splitHtpasswd(source string, data []byte) ([]htLine, error) {
 	p := &problems{source: source}
 	data = bytes.TrimPrefix(data, utf8BOM)
-	var lines []htLine
+	lines := make([]htLine, 0, bytes.Count(data, []byte{'\n'})+1)
 	for n := 1; len(data) > 0; n++ {
 		l := htLine{}
 		raw := data
@@ -142,7 +152,7 @@ func parseHtpasswd(source string, data []byte) ([]sourced, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []sourced
+	out := make([]sourced, 0, len(lines))
 	for i, l := range lines {
 		if l.user {
 			out = append(out, sourced{name: l.name, entry: Entry{PasswordHash: l.hash}, line: i + 1})

@@ -79,7 +79,7 @@ func (e Entry) LogValue() slog.Value {
 // record is one loaded user: its public view and its hash.
 type record struct {
 	user User
-	hash []byte
+	hash string
 }
 
 // snapshot is an immutable user list. Stores swap whole snapshots atomically, so a login always
@@ -176,7 +176,7 @@ func checkEntries(entries []sourced, source string) (checked, error) {
 		c.maxCost = max(c.maxCost, cost)
 		c.users[se.name] = record{
 			user: User{Name: se.name, Roles: roles, Disabled: se.entry.Disabled},
-			hash: []byte(se.entry.PasswordHash),
+			hash: se.entry.PasswordHash,
 		}
 	}
 	if err := p.err(); err != nil {
@@ -313,7 +313,7 @@ func (c *core) authenticate(ctx context.Context, name, password string) (User, e
 	r, known := s.users[name]
 	hash := s.dummy
 	if known {
-		hash = r.hash
+		hash = []byte(r.hash)
 	}
 	ok, err := c.hasher.Compare(ctx, hash, []byte(password))
 	if err != nil {
