@@ -142,9 +142,13 @@ func users(args, env []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	sf.SetOutput(stderr)
 	var roles multiFlag
 	disabled := false
+	cost := 12
 	if sub == "add" {
 		sf.Var(&roles, "role", "role to grant (repeatable)")
 		sf.BoolVar(&disabled, "disabled", false, "add the user disabled")
+	}
+	if sub == "add" || sub == "passwd" {
+		sf.IntVar(&cost, "cost", 12, "bcrypt cost")
 	}
 	name, err := nameAndFlags(sf, rest, sub != "list")
 	if err != nil {
@@ -156,7 +160,7 @@ func users(args, env []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		if err != nil {
 			return err
 		}
-		h, err := store.HashPassword([]byte(pw), 12)
+		h, err := store.HashPassword([]byte(pw), cost)
 		if err != nil {
 			return err
 		}
@@ -169,7 +173,7 @@ func users(args, env []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		if err != nil {
 			return err
 		}
-		h, err := store.HashPassword([]byte(pw), 12)
+		h, err := store.HashPassword([]byte(pw), cost)
 		if err != nil {
 			return err
 		}

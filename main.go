@@ -76,8 +76,8 @@ const usage = `Usage:
   tokengate [serve] [--config FILE]        run the service (default command)
   tokengate check-config [--config FILE]   validate the configuration and the users file
   tokengate hash-password [--cost N]       read a password on stdin, print its bcrypt hash
-  tokengate users [--config FILE] add NAME [--role R]... [--disabled]
-  tokengate users [--config FILE] passwd NAME | remove NAME | list
+  tokengate users [--config FILE | --file USERS] add NAME [--role R]... [--disabled] [--cost N]
+  tokengate users [--config FILE | --file USERS] passwd NAME [--cost N] | remove NAME | list
   tokengate keygen --alg RS256|ES256|EdDSA --out FILE
   tokengate healthcheck [--url URL]        exit 0 when /healthz answers 200
   tokengate version

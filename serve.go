@@ -107,9 +107,6 @@ func build(cfg *config.Config, log *slog.Logger, watch bool) (*app, error) {
 		a.users = f
 		a.closers = append(a.closers, f.Close)
 		a.ready = append(a.ready, routes.Check{Name: "store", Fn: func(context.Context) error { return f.Ready() }})
-		if a.observer != nil {
-			a.observer.Reload(true, f.Len())
-		}
 	default:
 		entries := make(map[string]store.Entry, len(cfg.Store.Users))
 		for name, u := range cfg.Store.Users {

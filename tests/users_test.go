@@ -54,3 +54,13 @@ func usersYAML(t testing.TB) string {
 	}
 	return b.String()
 }
+
+// hashOf hashes a password with the store's bcrypt at the lowest cost.
+func hashOf(t testing.TB, password string) string {
+	t.Helper()
+	h, err := store.HashPassword([]byte(password), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
