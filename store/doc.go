@@ -13,9 +13,10 @@
 // [ErrOverloaded] when a caller waited too long for a slot.
 //
 // Only bcrypt hashes ($2a$, $2b$, $2y$) are accepted; passwords over 72 bytes are refused with
-// [ErrPasswordTooLong] rather than silently truncated as bcrypt would. Nothing in this package logs
-// or returns a password or a password hash.
+// [ErrPasswordTooLong] rather than silently truncated as bcrypt would. Nothing in this package puts
+// a password or a password hash in a log line or an error.
 //
-// [AddUser], [SetPassword], [RemoveUser] and [ListUsers] edit a users file in place for the
-// `tokengate users` command: atomically, keeping its format, mode and other entries.
+// [AddUser], [SetPassword], [RemoveUser] and [ListUsers] edit a users file for the
+// `tokengate users` command: atomically (temporary file and rename), keeping its format, mode and
+// other entries.
 package store
