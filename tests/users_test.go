@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -63,4 +64,21 @@ func hashOf(t testing.TB, password string) string {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// hashCost hashes a password with the store's bcrypt at the given cost.
+func hashCost(tb testing.TB, password string, cost int) string {
+	tb.Helper()
+	h, err := store.HashPassword([]byte(password), cost)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+func writeFile(tb testing.TB, path, content string) {
+	tb.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		tb.Fatal(err)
+	}
 }
