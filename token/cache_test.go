@@ -268,3 +268,18 @@ func TestCacheConcurrent(t *testing.T) {
 		t.Errorf("cache len = %d, want ≤ 8", n)
 	}
 }
+
+// TestCacheComparesWholeToken: the cache key hashes only the signature end of a token, so a
+// forged token that keeps a cached token's signature must still go through full verification.
+func TestCacheComparesWholeToken(t *testing.T) {
+	clk := newClock()
+	v, is := cachedVerifier(t, clk, 10, nil)
+	raw, _ := mustIssue(t, is, "alice")
+	if _, err := v.Verify(context.Background(), raw); err != nil {
+		t.Fatal(err)
+	}
+	h, _, sig := split3(t, raw)
+	forged := h + "." + b64([]byte(`{"sub":"admin","iss":"tokengate","aud":"tokengate","exp":9999999999}`)) + "." + sig
+	_, err := v.Verify(context.Background(), forged)
+	wantErr(t, err, ErrSignature, forged)
+}

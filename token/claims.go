@@ -66,9 +66,7 @@ func (n *numericDate) UnmarshalJSON(b []byte) error {
 		*n = numericDate{}
 		return nil
 	}
-	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
-		return errClaimType
-	}
+	// b is a valid JSON value: a string, true, false, an object or an array fails ParseFloat.
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || math.IsNaN(f) || f >= maxSeconds || f <= -maxSeconds {
 		return errClaimType

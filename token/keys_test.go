@@ -216,25 +216,26 @@ func TestLoadKeysErrors(t *testing.T) {
 		alg      string
 		private  string
 		previous []string
+		mention  string // a word the error must have
 	}{
-		{"RSA 1024 bits", RS256, writePKCS8(t, dir, "small.pem", small), nil},
-		{"retired RSA 1024 bits", RS256, rsaFile, []string{writePublic(t, dir, "small.pub", &small.PublicKey)}},
-		{"P-384", ES256, writePKCS8(t, dir, "p384.pem", p384), nil},
-		{"retired P-384", ES256, ecFile, []string{writePublic(t, dir, "p384.pub", &p384.PublicKey)}},
-		{"RSA key for ES256", ES256, rsaFile, nil},
-		{"EC key for RS256", RS256, ecFile, nil},
-		{"Ed25519 key for ES256", ES256, writePKCS8(t, dir, "ed.pem", k.ed), nil},
-		{"HS256 with a key file", HS256, rsaFile, nil},
-		{"unknown algorithm", "PS256", rsaFile, nil},
-		{"missing file", RS256, filepath.Join(dir, "missing.pem"), nil},
-		{"missing retired file", RS256, rsaFile, []string{filepath.Join(dir, "missing.pub")}},
-		{"garbage", RS256, garbage, nil},
-		{"garbage retired", RS256, rsaFile, []string{garbage}},
-		{"encrypted", RS256, encrypted, nil},
-		{"over 1 MiB", RS256, huge, nil},
-		{"two private keys", RS256, two, nil},
-		{"certificate", RS256, cert, nil},
-		{"public key as private key", RS256, writePublic(t, dir, "rsa.pub", &k.rsa.PublicKey), nil},
+		{"RSA 1024 bits", RS256, writePKCS8(t, dir, "small.pem", small), nil, ""},
+		{"retired RSA 1024 bits", RS256, rsaFile, []string{writePublic(t, dir, "small.pub", &small.PublicKey)}, ""},
+		{"P-384", ES256, writePKCS8(t, dir, "p384.pem", p384), nil, "P-384"},
+		{"retired P-384", ES256, ecFile, []string{writePublic(t, dir, "p384.pub", &p384.PublicKey)}, "P-384"},
+		{"RSA key for ES256 named", ES256, rsaFile, nil, "RS256"},
+		{"EC key for RS256", RS256, ecFile, nil, ""},
+		{"Ed25519 key for ES256", ES256, writePKCS8(t, dir, "ed.pem", k.ed), nil, ""},
+		{"HS256 with a key file", HS256, rsaFile, nil, ""},
+		{"unknown algorithm", "PS256", rsaFile, nil, ""},
+		{"missing file", RS256, filepath.Join(dir, "missing.pem"), nil, ""},
+		{"missing retired file", RS256, rsaFile, []string{filepath.Join(dir, "missing.pub")}, ""},
+		{"garbage", RS256, garbage, nil, ""},
+		{"garbage retired", RS256, rsaFile, []string{garbage}, ""},
+		{"encrypted", RS256, encrypted, nil, ""},
+		{"over 1 MiB", RS256, huge, nil, ""},
+		{"two private keys", RS256, two, nil, ""},
+		{"certificate", RS256, cert, nil, ""},
+		{"public key as private key", RS256, writePublic(t, dir, "rsa.pub", &k.rsa.PublicKey), nil, ""},
 	}
 	rsaBody := strings.Split(string(r), "\n")[2] // a line of key material
 	for _, tt := range tests {
@@ -242,6 +243,9 @@ func TestLoadKeysErrors(t *testing.T) {
 			_, err := LoadKeys(tt.alg, tt.private, tt.previous)
 			if err == nil {
 				t.Fatal("err = nil, want an error")
+			}
+			if !strings.Contains(err.Error(), tt.mention) {
+				t.Errorf("error %q does not mention %q", err, tt.mention)
 			}
 			if strings.Contains(err.Error(), rsaBody) {
 				t.Errorf("error text contains key material: %v", err)

@@ -113,6 +113,7 @@ func TestVerifyHMAC(t *testing.T) {
 		raw  string
 		v    *Verifier // nil: base
 		want error
+		desc string // the error text, when it says more than want's
 	}{
 		// Accepted.
 		{name: "valid", raw: valid},
@@ -154,25 +155,29 @@ func TestVerifyHMAC(t *testing.T) {
 		{name: "exp is now minus leeway", raw: makeToken(t, hdr, with(good, "exp", at(-testLeeway)), hs256), want: ErrExpired},
 		{name: "nbf in the future", raw: makeToken(t, hdr, with(good, "nbf", at(time.Minute)), hs256), want: ErrNotYetValid},
 		{name: "iat in the future", raw: makeToken(t, hdr, with(good, "iat", at(time.Minute)), hs256), want: ErrIssuedInFuture},
-		{name: "exp missing", raw: makeToken(t, hdr, with(good, "exp", nil), hs256), want: ErrMalformed},
+		{name: "exp missing", raw: makeToken(t, hdr, with(good, "exp", nil), hs256), want: ErrMalformed, desc: "missing exp claim"},
 		{name: "exp not a number", raw: makeToken(t, hdr, with(good, "exp", "soon"), hs256), want: ErrMalformed},
+		{name: "exp a numeric string", raw: makeToken(t, hdr, with(good, "exp", fmt.Sprint(at(time.Hour))), hs256), want: ErrMalformed},
+		{name: "exp true", raw: makeToken(t, hdr, with(good, "exp", true), hs256), want: ErrMalformed},
+		{name: "exp beyond float precision", raw: makeToken(t, hdr, with(good, "exp", 1e300), hs256), want: ErrMalformed},
+		{name: "exp fractional", raw: makeToken(t, hdr, with(good, "exp", float64(at(time.Hour))+0.5), hs256)},
 		{name: "exp null", raw: makeToken(t, hdr, with(good, "exp", json.RawMessage("null")), hs256), want: ErrMalformed},
 
 		// Claims.
-		{name: "sub missing", raw: makeToken(t, hdr, with(good, "sub", nil), hs256), want: ErrMalformed},
+		{name: "sub missing", raw: makeToken(t, hdr, with(good, "sub", nil), hs256), want: ErrMalformed, desc: "missing sub claim"},
 		{name: "sub empty", raw: makeToken(t, hdr, with(good, "sub", ""), hs256), want: ErrMalformed},
 		{name: "sub not a string", raw: makeToken(t, hdr, with(good, "sub", 42), hs256), want: ErrMalformed},
 		{name: "sub an object", raw: makeToken(t, hdr, with(good, "sub", map[string]any{"name": "admin"}), hs256), want: ErrMalformed},
 		{name: "roles not a list", raw: makeToken(t, hdr, with(good, "roles", "admin"), hs256), want: ErrMalformed},
 		{name: "wrong iss", raw: makeToken(t, hdr, with(good, "iss", "evil"), hs256), want: ErrIssuer},
-		{name: "iss missing", raw: makeToken(t, hdr, with(good, "iss", nil), hs256), want: ErrIssuer},
+		{name: "iss missing", raw: makeToken(t, hdr, with(good, "iss", nil), hs256), want: ErrIssuer, desc: "missing iss claim"},
 		{name: "iss not a string", raw: makeToken(t, hdr, with(good, "iss", 1), hs256), want: ErrMalformed},
 		{name: "wrong aud", raw: makeToken(t, hdr, with(good, "aud", "evil"), hs256), want: ErrAudience},
-		{name: "aud missing", raw: makeToken(t, hdr, with(good, "aud", nil), hs256), want: ErrAudience},
+		{name: "aud missing", raw: makeToken(t, hdr, with(good, "aud", nil), hs256), want: ErrAudience, desc: "missing aud claim"},
 		{name: "aud empty", raw: makeToken(t, hdr, with(good, "aud", ""), hs256), want: ErrAudience},
 		{name: "aud array without ours", raw: makeToken(t, hdr, with(good, "aud", []string{"a", "b"}), hs256), want: ErrAudience},
 		{name: "aud array with a number", raw: makeToken(t, hdr, with(good, "aud", []any{testAudience, 1}), hs256), want: ErrMalformed},
-		{name: "jti missing with revocation on", raw: makeToken(t, hdr, with(good, "jti", nil), hs256), v: withRevocation, want: ErrMalformed},
+		{name: "jti missing with revocation on", raw: makeToken(t, hdr, with(good, "jti", nil), hs256), v: withRevocation, want: ErrMalformed, desc: "missing jti claim"},
 
 		// Encoding and shape.
 		{name: "empty", raw: "", want: ErrMalformed},
@@ -221,6 +226,9 @@ func TestVerifyHMAC(t *testing.T) {
 			}
 			c, err := v.Verify(context.Background(), tt.raw)
 			wantErr(t, err, tt.want, tt.raw)
+			if tt.desc != "" && err.Error() != tt.desc {
+				t.Errorf("error text = %q, want %q", err.Error(), tt.desc)
+			}
 			if tt.want == nil && c.Subject != "alice" {
 				t.Errorf("Subject = %q, want alice", c.Subject)
 			}
