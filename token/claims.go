@@ -24,13 +24,22 @@ type wireClaims struct {
 	Roles     []string    `json:"roles"`
 }
 
+// GetExpirationTime implements jwt.Claims.
 func (c *wireClaims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt.get(), nil }
-func (c *wireClaims) GetNotBefore() (*jwt.NumericDate, error)      { return c.NotBefore.get(), nil }
-func (c *wireClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.IssuedAt.get(), nil }
-func (c *wireClaims) GetAudience() (jwt.ClaimStrings, error) {
-	return jwt.ClaimStrings(c.Audience), nil
-}
-func (c *wireClaims) GetIssuer() (string, error)  { return c.Issuer, nil }
+
+// GetNotBefore implements jwt.Claims.
+func (c *wireClaims) GetNotBefore() (*jwt.NumericDate, error) { return c.NotBefore.get(), nil }
+
+// GetIssuedAt implements jwt.Claims.
+func (c *wireClaims) GetIssuedAt() (*jwt.NumericDate, error) { return c.IssuedAt.get(), nil }
+
+// GetAudience implements jwt.Claims.
+func (c *wireClaims) GetAudience() (jwt.ClaimStrings, error) { return jwt.ClaimStrings(c.Audience), nil }
+
+// GetIssuer implements jwt.Claims.
+func (c *wireClaims) GetIssuer() (string, error) { return c.Issuer, nil }
+
+// GetSubject implements jwt.Claims.
 func (c *wireClaims) GetSubject() (string, error) { return c.Subject, nil }
 
 // errClaimType is returned to encoding/json for a claim of the wrong JSON type; jwt reports it
@@ -54,6 +63,7 @@ func (n *numericDate) get() *jwt.NumericDate {
 	return &n.d
 }
 
+// time returns the date in UTC, or the zero time when absent.
 func (n *numericDate) time() time.Time {
 	if !n.set {
 		return time.Time{}
@@ -61,6 +71,7 @@ func (n *numericDate) time() time.Time {
 	return n.d.Time.UTC()
 }
 
+// UnmarshalJSON implements json.Unmarshaler.
 func (n *numericDate) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		*n = numericDate{}
@@ -78,6 +89,7 @@ func (n *numericDate) UnmarshalJSON(b []byte) error {
 // audience is the aud claim: one string or an array of strings.
 type audience []string
 
+// UnmarshalJSON implements json.Unmarshaler.
 func (a *audience) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 {
 		return errClaimType
