@@ -34,7 +34,9 @@ func (c *wireClaims) GetNotBefore() (*jwt.NumericDate, error) { return c.NotBefo
 func (c *wireClaims) GetIssuedAt() (*jwt.NumericDate, error) { return c.IssuedAt.get(), nil }
 
 // GetAudience implements jwt.Claims.
-func (c *wireClaims) GetAudience() (jwt.ClaimStrings, error) { return jwt.ClaimStrings(c.Audience), nil }
+func (c *wireClaims) GetAudience() (jwt.ClaimStrings, error) {
+	return jwt.ClaimStrings(c.Audience), nil
+}
 
 // GetIssuer implements jwt.Claims.
 func (c *wireClaims) GetIssuer() (string, error) { return c.Issuer, nil }
