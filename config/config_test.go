@@ -151,7 +151,7 @@ server:
   trusted_proxies: [10.0.0.0/8, "::1"]
 token:
   algorithm: HS512
-  secret: "`+testSecret+`"
+  secret: "`+testSecret+testSecret+`"
   issuer: me
   ttl: 5m
   leeway: 0
@@ -185,7 +185,7 @@ metrics:
 		{"server.max_body_bytes", c.Server.MaxBodyBytes, int64(1024)},
 		{"server.trusted_proxies", c.Server.TrustedProxies, []string{"10.0.0.0/8", "::1"}},
 		{"token.algorithm", c.Token.Algorithm, "HS512"},
-		{"token.secret", c.Token.Secret, testSecret},
+		{"token.secret", c.Token.Secret, testSecret + testSecret},
 		{"token.secret_generated", c.Token.SecretGenerated, false},
 		{"token.issuer", c.Token.Issuer, "me"},
 		{"token.audience (default)", c.Token.Audience, "tokengate"},
@@ -538,9 +538,11 @@ func TestValidate(t *testing.T) {
 		{"trusted proxies ok", func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.1", "192.168.0.0/16", "::1", "fd00::/8"} }, ""},
 		{"trusted proxy", func(c *Config) { c.Server.TrustedProxies = []string{"10.0.0.1", "proxy.local"} }, `server.trusted_proxies[1]: "proxy.local" is not an IP address or CIDR`},
 		{"algorithm", func(c *Config) { c.Token.Algorithm = "XX256" }, `token.algorithm: "XX256" is not one of HS256, HS384, HS512, RS256, ES256, EdDSA`},
+		{"HS384 needs 48 bytes", func(c *Config) { c.Token.Algorithm = "HS384" }, "token.secret: must be at least 48 bytes for HS384 (got 32)"},
+		{"HS512 needs 64 bytes", func(c *Config) { c.Token.Algorithm = "HS512" }, "token.secret: must be at least 64 bytes for HS512 (got 32)"},
 		{"algorithm none", func(c *Config) { c.Token.Algorithm = "none" }, `token.algorithm: "none" is not one of`},
-		{"short secret", func(c *Config) { c.Token.Secret = "short" }, "token.secret: must be at least 32 bytes (got 5)"},
-		{"empty secret", func(c *Config) { c.Token.Secret = "" }, "token.secret: must be at least 32 bytes (got 0)"},
+		{"short secret", func(c *Config) { c.Token.Secret = "short" }, "token.secret: must be at least 32 bytes for HS256 (got 5)"},
+		{"empty secret", func(c *Config) { c.Token.Secret = "" }, "token.secret: must be at least 32 bytes for HS256 (got 0)"},
 		{"secret and secret_file", func(c *Config) { c.Token.SecretFile = "/run/secret" }, "token.secret: set together with token.secret_file"},
 		{"private key required", func(c *Config) { c.Token.Algorithm = "RS256"; c.Token.Secret = "" }, "token.private_key_file: required for RS256/ES256/EdDSA"},
 		{"EdDSA with key", func(c *Config) { c.Token.Algorithm = "EdDSA"; c.Token.PrivateKeyFile = "k.pem" }, ""},

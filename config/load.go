@@ -31,8 +31,8 @@ const envPrefix = "TOKENGATE_"
 // and user names are case-sensitive.
 const usersKey = "store.users"
 
-// generatedSecretBytes is the amount of randomness in a generated secret.
-const generatedSecretBytes = 32
+// generatedSecretBytes is the amount of randomness in a generated secret: enough for HS512.
+const generatedSecretBytes = 64
 
 // setting is one configuration key (other than store.users). field returns a
 // pointer to the key's field in a Config; its type (*string, *bool, *int,

@@ -113,6 +113,19 @@ func (c *Config) validateServer(p *problemList) {
 	}
 }
 
+// minSecretFor is the shortest HMAC secret for alg: at least the hash output size (RFC 7518 §3.2),
+// so 32 bytes for HS256, 48 for HS384 and 64 for HS512. Shorter keys weaken the MAC, and
+// standards-following libraries (go-jose among them) refuse to verify with them.
+func minSecretFor(alg string) int {
+	switch alg {
+	case "HS384":
+		return 48
+	case "HS512":
+		return 64
+	}
+	return minSecretBytes
+}
+
 func (c *Config) validateToken(p *problemList) {
 	t := c.Token
 	p.oneOf("token.algorithm", t.Algorithm, algorithms...)
@@ -123,9 +136,9 @@ func (c *Config) validateToken(p *problemList) {
 			p.add("token.secret", "set together with token.secret_file; use one of them")
 		case t.secretFromFile && t.Secret == "":
 			p.add("token.secret_file", "%s is empty", t.SecretFile)
-		case len(t.Secret) < minSecretBytes:
+		case len(t.Secret) < minSecretFor(t.Algorithm):
 			// Only the length: the value is a secret.
-			p.add("token.secret", "must be at least %d bytes (got %d)", minSecretBytes, len(t.Secret))
+			p.add("token.secret", "must be at least %d bytes for %s (got %d)", minSecretFor(t.Algorithm), t.Algorithm, len(t.Secret))
 		}
 	case slices.Contains(algorithms, t.Algorithm):
 		p.required("token.private_key_file", t.PrivateKeyFile, " for RS256/ES256/EdDSA")

@@ -33,7 +33,7 @@ const (
 )
 
 const (
-	// MinHMACSecret is the shortest HMAC secret NewHMACKeys accepts, in bytes.
+	// MinHMACSecret is the shortest HMAC secret NewHMACKeys accepts (for HS256; HS384 and HS512 need 48 and 64 bytes), in bytes.
 	MinHMACSecret = 32
 	// MinRSABits is the smallest RSA modulus LoadKeys accepts.
 	MinRSABits = 2048
@@ -69,8 +69,21 @@ type KeySet struct {
 	jwks    []byte
 }
 
+// minHMACSecret is the shortest secret for alg: the hash output size, as RFC 7518 §3.2 requires
+// (32 bytes for HS256, 48 for HS384, 64 for HS512).
+func minHMACSecret(alg string) int {
+	switch alg {
+	case HS384:
+		return 48
+	case HS512:
+		return 64
+	}
+	return MinHMACSecret
+}
+
 // NewHMACKeys returns a key set that signs and verifies with one HMAC secret. alg must be HS256,
-// HS384 or HS512 and the secret at least MinHMACSecret (32) bytes; the secret is copied. Tokens
+// HS384 or HS512 and the secret at least as long as the hash output (RFC 7518 §3.2: 32, 48 or 64
+// bytes); the secret is copied. Tokens
 // carry a kid derived from the secret by a one-way, domain-separated hash (it tells nothing an
 // HMAC-signed token does not already tell). JWKS is empty: an HMAC secret is never published.
 func NewHMACKeys(alg string, secret []byte) (*KeySet, error) {
@@ -78,8 +91,8 @@ func NewHMACKeys(alg string, secret []byte) (*KeySet, error) {
 	if !ok {
 		return nil, fmt.Errorf("token: algorithm %q is not an HMAC algorithm (HS256, HS384, HS512)", alg)
 	}
-	if len(secret) < MinHMACSecret {
-		return nil, fmt.Errorf("token: HMAC secret is %d bytes, need at least %d", len(secret), MinHMACSecret)
+	if min := minHMACSecret(alg); len(secret) < min {
+		return nil, fmt.Errorf("token: HMAC secret is %d bytes, %s needs at least %d", len(secret), alg, min)
 	}
 	key := bytes.Clone(secret)
 	sum := sha256.Sum256(append([]byte(hmacKIDDomain+alg+"\x00"), key...))

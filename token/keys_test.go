@@ -29,6 +29,8 @@ func TestNewHMACKeys(t *testing.T) {
 		{"HS384", HS384, testSecret[:48], false},
 		{"HS512", HS512, testSecret, false},
 		{"31 bytes", HS256, testSecret[:31], true},
+		{"HS384 with 47 bytes (RFC 7518 §3.2)", HS384, testSecret[:47], true},
+		{"HS512 with 63 bytes (RFC 7518 §3.2)", HS512, testSecret[:63], true},
 		{"empty", HS256, nil, true},
 		{"RS256 is not HMAC", RS256, testSecret, true},
 		{"none", "none", testSecret, true},
