@@ -162,10 +162,11 @@ func (s *secServer) never(str, what string) {
 	s.watch[str] = what
 }
 
-// bcryptRE matches a bcrypt hash prefix; jwtRE a JWT-looking string: base64url of a JSON object.
+// bcryptRE matches a bcrypt hash; jwtRE a JWT-looking string: base64url of a JSON object, and
+// the segments after it.
 var (
-	bcryptRE = regexp.MustCompile(`\$2[aby]\$`)
-	jwtRE    = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+`)
+	bcryptRE = regexp.MustCompile(`\$2[aby]\$[./A-Za-z0-9$]*`)
+	jwtRE    = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]*){0,2}`)
 )
 
 // leaks lists every log line that holds something it must not.
@@ -179,21 +180,32 @@ func (s *secServer) leaks() []string {
 	return secLogLeaks(s.Logs(), watch)
 }
 
-// secLogLeaks lists the lines that hold a watched string, a bcrypt hash or a JWT. A line is not
-// quoted (it holds a secret): its number and the kind of leak are.
+// secLogLeaks lists the lines that hold a watched string, a bcrypt hash or a JWT, each with the
+// line itself masked (the test output must not leak either).
 func secLogLeaks(lines []string, watch map[string]string) []string {
 	var out []string
 	for i, line := range lines {
-		if bcryptRE.MatchString(line) {
-			out = append(out, fmt.Sprintf("line %d holds a bcrypt hash", i+1))
-		}
-		if jwtRE.MatchString(line) {
-			out = append(out, fmt.Sprintf("line %d holds a JWT-looking string (eyJ…)", i+1))
-		}
+		var kinds []string
+		masked := line
 		for str, what := range watch {
 			if strings.Contains(line, str) {
-				out = append(out, fmt.Sprintf("line %d holds %s", i+1, what))
+				kinds = append(kinds, what)
+				masked = strings.ReplaceAll(masked, str, "<"+what+">")
 			}
+		}
+		if bcryptRE.MatchString(line) {
+			kinds = append(kinds, "a bcrypt hash")
+			masked = bcryptRE.ReplaceAllString(masked, "<bcrypt>")
+		}
+		if jwtRE.MatchString(line) {
+			kinds = append(kinds, "a JWT-looking string (eyJ…)")
+			masked = jwtRE.ReplaceAllString(masked, "<JWT>")
+		}
+		if len(kinds) > 0 {
+			if len(masked) > 300 {
+				masked = masked[:300] + "…"
+			}
+			out = append(out, fmt.Sprintf("line %d holds %s: %s", i+1, strings.Join(kinds, ", "), masked))
 		}
 	}
 	return out
