@@ -1,6 +1,7 @@
 package token
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -135,4 +136,64 @@ func plainString(b []byte) (string, bool) {
 		}
 	}
 	return string(inner), true
+}
+
+// errDuplicateClaim is returned for a registered claim that appears twice in the payload.
+var errDuplicateClaim = errors.New("duplicate claim")
+
+// UnmarshalJSON decodes the payload with exact, case-sensitive claim names (RFC 7519 §4: "EXP" is
+// not "exp"; encoding/json would match struct fields case-insensitively, so a later "EXP" could
+// override an expired "exp") and refuses a claim we check that appears twice (RFC 7519 §4 lets a
+// parser reject duplicates; taking the last one would let a second "aud" or "exp" win). Claims we
+// do not know are skipped.
+func (c *wireClaims) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return errClaimType
+	}
+	var seen [8]bool
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := t.(string)
+		var dst any
+		i := -1
+		switch key {
+		case "sub":
+			i, dst = 0, &c.Subject
+		case "iss":
+			i, dst = 1, &c.Issuer
+		case "aud":
+			i, dst = 2, &c.Audience
+		case "exp":
+			i, dst = 3, &c.ExpiresAt
+		case "nbf":
+			i, dst = 4, &c.NotBefore
+		case "iat":
+			i, dst = 5, &c.IssuedAt
+		case "jti":
+			i, dst = 6, &c.ID
+		case "roles":
+			i, dst = 7, &c.Roles
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return err
+			}
+			continue
+		}
+		if seen[i] {
+			return errDuplicateClaim
+		}
+		seen[i] = true
+		if err := dec.Decode(dst); err != nil {
+			return errClaimType
+		}
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return errClaimType
+	}
+	return nil
 }
