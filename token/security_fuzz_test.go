@@ -88,7 +88,7 @@ func FuzzVerifyClaims(f *testing.F) {
 		{hdr, secFuzzClaims(exp, `"exp":`+itoa(now+900)+`.5`)},
 		{hdr, secFuzzClaims(exp, exp+`,"exp":`+itoa(now-900))},
 		{hdr, secFuzzClaims(`"sub":"alice"`, `"sub":7`)},
-		{hdr, secFuzzClaims(`"nbf":` + itoa(now), `"nbf":` + itoa(now+3600))},
+		{hdr, secFuzzClaims(`"nbf":`+itoa(now), `"nbf":`+itoa(now+3600))},
 		{hdr, good + ` `},
 		{hdr, good + `{}`},
 		// RFC 7519 §4: claim names are case-sensitive; "EXP" is not "exp".
