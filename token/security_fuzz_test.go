@@ -50,12 +50,12 @@ func secB64url(s string) string { return base64.RawURLEncoding.EncodeToString([]
 // secFuzzClaims is a good payload at secFuzzNow with the replacements old → new applied.
 func secFuzzClaims(replace ...string) string {
 	now := secFuzzNow.Unix()
-	p := `{"sub":"alice","iss":"tokengate","aud":"tokengate","iat":` + itoa(now) + `,"nbf":` + itoa(now) +
-		`,"exp":` + itoa(now+900) + `,"jti":"abcdefghijklmnopqrstuv","roles":["admin"]}`
+	p := `{"sub":"alice","iss":"tokengate","aud":"tokengate","iat":` + secItoa(now) + `,"nbf":` + secItoa(now) +
+		`,"exp":` + secItoa(now+900) + `,"jti":"abcdefghijklmnopqrstuv","roles":["admin"]}`
 	return strings.NewReplacer(replace...).Replace(p)
 }
 
-func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+func secItoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
 // FuzzVerifyClaims signs any header and payload with the configured secret and verifies the
 // token. Whatever the bytes, Verify must not panic, and it may accept a token only if an
@@ -72,7 +72,7 @@ func FuzzVerifyClaims(f *testing.F) {
 	now := secFuzzNow.Unix()
 	hdr := `{"alg":"HS256","typ":"JWT","kid":"` + keys.KeyID() + `"}`
 	good := secFuzzClaims()
-	exp := `"exp":` + itoa(now+900)
+	exp := `"exp":` + secItoa(now+900)
 	for _, seed := range [][2]string{
 		{hdr, good},
 		{`{"alg":"HS256"}`, good},
@@ -83,16 +83,16 @@ func FuzzVerifyClaims(f *testing.F) {
 		{`{"alg":"none","alg":"HS256"}`, good},
 		{hdr, secFuzzClaims(`"aud":"tokengate"`, `"aud":["x","tokengate"]`)},
 		{hdr, secFuzzClaims(`"aud":"tokengate"`, `"aud":[]`)},
-		{hdr, secFuzzClaims(exp, `"exp":"`+itoa(now+900)+`"`)},
+		{hdr, secFuzzClaims(exp, `"exp":"`+secItoa(now+900)+`"`)},
 		{hdr, secFuzzClaims(exp, `"exp":1e300`)},
-		{hdr, secFuzzClaims(exp, `"exp":`+itoa(now+900)+`.5`)},
-		{hdr, secFuzzClaims(exp, exp+`,"exp":`+itoa(now-900))},
+		{hdr, secFuzzClaims(exp, `"exp":`+secItoa(now+900)+`.5`)},
+		{hdr, secFuzzClaims(exp, exp+`,"exp":`+secItoa(now-900))},
 		{hdr, secFuzzClaims(`"sub":"alice"`, `"sub":7`)},
-		{hdr, secFuzzClaims(`"nbf":`+itoa(now), `"nbf":`+itoa(now+3600))},
+		{hdr, secFuzzClaims(`"nbf":`+secItoa(now), `"nbf":`+secItoa(now+3600))},
 		{hdr, good + ` `},
 		{hdr, good + `{}`},
 		// RFC 7519 §4: claim names are case-sensitive; "EXP" is not "exp".
-		{hdr, secFuzzClaims(exp, `"exp":`+itoa(now-900)+`,"EXP":`+itoa(now+900))},
+		{hdr, secFuzzClaims(exp, `"exp":`+secItoa(now-900)+`,"EXP":`+secItoa(now+900))},
 		{hdr, secFuzzClaims(`"sub":"alice"`, `"SUB":"alice"`)},
 	} {
 		f.Add(seed[0], seed[1])
