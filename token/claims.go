@@ -1,11 +1,11 @@
 package token
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -138,62 +138,128 @@ func plainString(b []byte) (string, bool) {
 	return string(inner), true
 }
 
-// errDuplicateClaim is returned for a registered claim that appears twice in the payload.
-var errDuplicateClaim = errors.New("duplicate claim")
+// errDuplicateClaim is returned for a registered claim that appears twice in the payload, or under
+// another spelling.
+var errDuplicateClaim = errors.New("duplicate or miscased claim")
 
-// UnmarshalJSON decodes the payload with exact, case-sensitive claim names (RFC 7519 §4: "EXP" is
-// not "exp"; encoding/json would match struct fields case-insensitively, so a later "EXP" could
-// override an expired "exp") and refuses a claim we check that appears twice (RFC 7519 §4 lets a
-// parser reject duplicates; taking the last one would let a second "aud" or "exp" win). Claims we
-// do not know are skipped.
+// wireFields is wireClaims without its UnmarshalJSON, for encoding/json's fast struct decoding.
+type wireFields wireClaims
+
+// claimNames are the names wireClaims decodes, in checkNames' bit order.
+var claimNames = [...]string{"sub", "iss", "aud", "exp", "nbf", "iat", "jti", "roles"}
+
+// UnmarshalJSON decodes the payload, then makes sure encoding/json's leniency cannot be abused:
+// it matches struct fields case-insensitively and keeps the last of duplicated keys, so a payload
+// with an expired "exp" followed by a future "EXP" (or a second "aud") would otherwise pass. RFC
+// 7519 §4 makes claim names case-sensitive and lets a parser reject duplicates; we refuse a
+// registered claim given twice, or spelt in another case (which encoding/json would have taken for
+// it). Unknown claims are ignored.
 func (c *wireClaims) UnmarshalJSON(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+	if err := json.Unmarshal(b, (*wireFields)(c)); err != nil {
+		return err
+	}
+	return checkNames(b)
+}
+
+// checkNames walks the top level of a JSON object that encoding/json has already accepted as valid
+// and fails when a registered claim name appears twice or in another case. It allocates only for a
+// key with escapes.
+func checkNames(b []byte) error {
+	var seen uint8
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
 		return errClaimType
 	}
-	var seen [8]bool
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return err
+	i++
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] == '}' {
+			return nil
 		}
-		key, _ := t.(string)
-		var dst any
-		i := -1
-		switch key {
-		case "sub":
-			i, dst = 0, &c.Subject
-		case "iss":
-			i, dst = 1, &c.Issuer
-		case "aud":
-			i, dst = 2, &c.Audience
-		case "exp":
-			i, dst = 3, &c.ExpiresAt
-		case "nbf":
-			i, dst = 4, &c.NotBefore
-		case "iat":
-			i, dst = 5, &c.IssuedAt
-		case "jti":
-			i, dst = 6, &c.ID
-		case "roles":
-			i, dst = 7, &c.Roles
-		default:
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return err
+		if b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+		end := skipString(b, i)
+		key := b[i+1 : end-1]
+		if bytesContains(key, '\\') {
+			var k string
+			if err := json.Unmarshal(b[i:end], &k); err != nil {
+				return errClaimType
 			}
-			continue
+			key = []byte(k)
 		}
-		if seen[i] {
-			return errDuplicateClaim
+		for n, name := range claimNames {
+			if len(key) == len(name) && strings.EqualFold(string(key), name) {
+				if seen&(1<<n) != 0 || string(key) != name {
+					return errDuplicateClaim
+				}
+				seen |= 1 << n
+			}
 		}
-		seen[i] = true
-		if err := dec.Decode(dst); err != nil {
-			return errClaimType
+		i = skipSpace(b, end)
+		i = skipValue(b, skipSpace(b, i+1)) // past ':' and the value
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the JSON string starting at b[i] == '"'.
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
 		}
 	}
-	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
-		return errClaimType
+	return len(b)
+}
+
+// skipValue returns the index just past the JSON value starting at b[i].
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
 	}
-	return nil
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	default: // number, true, false, null
+		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+			i++
+		}
+		return i
+	}
+}
+
+func bytesContains(b []byte, c byte) bool {
+	for _, x := range b {
+		if x == c {
+			return true
+		}
+	}
+	return false
 }

@@ -27,9 +27,10 @@ func TestClaimNamesExactAndOnce(t *testing.T) {
 	}{
 		{"baseline", fmt.Sprintf(`{"sub":"alice",%s,"exp":%d,%s}`, aud, future, rest), nil},
 		{"EXP after an expired exp", fmt.Sprintf(`{"sub":"alice",%s,"exp":%d,"EXP":%d,%s}`, aud, past, future, rest), ErrExpired},
-		{"Exp instead of exp", fmt.Sprintf(`{"sub":"alice",%s,"Exp":%d,%s}`, aud, future, rest), ErrMalformed},
-		{"SUB instead of sub", fmt.Sprintf(`{"SUB":"alice",%s,"exp":%d,%s}`, aud, future, rest), ErrMalformed},
-		{"AUD after a foreign aud", fmt.Sprintf(`{"sub":"alice","aud":"other","AUD":%q,"exp":%d,%s}`, testAudience, future, rest), ErrAudience},
+		{"Exp instead of exp", fmt.Sprintf(`{"sub":"alice",%s,"Exp":%d,%s}`, aud, future, rest), ErrInvalid},
+		{"SUB instead of sub", fmt.Sprintf(`{"SUB":"alice",%s,"exp":%d,%s}`, aud, future, rest), ErrInvalid},
+		{"escaped sub", fmt.Sprintf(`{"s\u0075b":"alice","sub":"bob",%s,"exp":%d,%s}`, aud, future, rest), ErrInvalid},
+		{"AUD after a foreign aud", fmt.Sprintf(`{"sub":"alice","aud":"other","AUD":%q,"exp":%d,%s}`, testAudience, future, rest), ErrInvalid},
 		{"exp twice", fmt.Sprintf(`{"sub":"alice",%s,"exp":%d,"exp":%d,%s}`, aud, past, future, rest), ErrInvalid},
 		{"aud twice", fmt.Sprintf(`{"sub":"alice","aud":"other",%s,"exp":%d,%s}`, aud, future, rest), ErrInvalid},
 		{"sub twice", fmt.Sprintf(`{"sub":"alice","sub":"admin",%s,"exp":%d,%s}`, aud, future, rest), ErrInvalid},
