@@ -67,7 +67,6 @@ func TestErrorTable(t *testing.T) {
 	}
 }
 
-
 func TestCeilSeconds(t *testing.T) {
 	for d, want := range map[time.Duration]int{0: 1, time.Millisecond: 1, time.Second: 1, 1500 * time.Millisecond: 2, time.Minute: 60} {
 		if got := ceilSeconds(d); got != want {
