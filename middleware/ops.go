@@ -114,7 +114,7 @@ func RedactQuery(raw, tokenParam string) string {
 		first = false
 		k, _, _ := strings.Cut(part, "=")
 		name := k
-		if strings.ContainsAny(k, "%+") {
+		if escaped(k) {
 			if u, err := url.QueryUnescape(k); err == nil {
 				name = u
 			}
