@@ -23,7 +23,7 @@ func FuzzCredentials(f *testing.F) {
 	b := func(s string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(s)) }
 	js, form := "application/json", "application/x-www-form-urlencoded"
 	for _, seed := range []struct {
-		post              bool
+		post            bool
 		ct, authz, body string
 	}{
 		{false, "", b("alice:pyconid"), ""},
