@@ -79,11 +79,12 @@ metrics:
 YAML
 
 # Port 0: the kernel picks a free port; tokengate logs the address it listens on.
+: >"$tmp/server.log"
 env -i PATH="$PATH" "$tmp/tokengate" serve --config "$tmp/config.yaml" 2>"$tmp/server.log" &
 pid=$!
 addr=
 for _ in $(seq 100); do
-  addr=$(sed -nE 's/.*"msg":"listening".*"addr":"([^"]+)".*/\1/p' "$tmp/server.log" | head -1)
+  addr=$(sed -nE 's/.*"msg":"listening".*"addr":"([^"]+)".*/\1/p' "$tmp/server.log" | head -1 || true)
   [[ -n $addr ]] && break
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.1
