@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs every fuzz target of tokengate for a bounded time (FUZZTIME, default 10s each), one target
+# at a time (go test -fuzz takes one target per package and run). Fails if any target finds a
+# crasher; go test writes it to <pkg>/testdata/fuzz/<Target>/, where plain `go test` then runs it
+# as a regression test: commit it with the fix. FUZZMINIMIZETIME bounds the minimisation of new
+# inputs (default 5s; go's default of 60s would eat the whole budget).
+#
+#   scripts/fuzz.sh                       every target, 10s each
+#   FUZZTIME=2m scripts/fuzz.sh token     the targets of one package, longer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+
+FUZZTIME=${FUZZTIME:-10s}
+FUZZMINIMIZETIME=${FUZZMINIMIZETIME:-5s}
+
+# package:target, in the order of the request's path: lookup, login parsing, verification, the
+# users file, the configuration.
+targets=(
+  middleware:FuzzLookupExtract
+  routes:FuzzCredentials
+  routes:FuzzStringFields
+  token:FuzzVerify
+  token:FuzzVerifyClaims
+  token:FuzzVerifyES256
+  store:FuzzParseYAML
+  store:FuzzParseHtpasswd
+  store:FuzzUsersFileAdd
+  config:FuzzLoad
+)
+
+failed=()
+start=$SECONDS
+for t in "${targets[@]}"; do
+  pkg=${t%%:*} name=${t#*:}
+  if [[ $# -gt 0 && ! " $* " == *" $pkg "* ]]; then
+    continue
+  fi
+  if ! grep -qs "func $name(" "$pkg"/*_test.go; then
+    echo "fuzz.sh: $pkg has no $name" >&2
+    failed+=("$t (missing)")
+    continue
+  fi
+  printf '%-32s ' "$pkg/$name"
+  log=$(mktemp)
+  if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZETIME" "./$pkg" >"$log" 2>&1; then
+    execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 || true)
+    echo "ok   ${execs:-}"
+  else
+    echo "FAIL"
+    grep -v '^fuzz: elapsed' "$log" | sed 's/^/    /' >&2
+    failed+=("$t")
+  fi
+  rm -f "$log"
+done
+
+echo "fuzzing took $((SECONDS - start))s"
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "fuzz targets failed: ${failed[*]}" >&2
+  echo "a new crasher is in <pkg>/testdata/fuzz/<Target>/: fix the bug, keep the file as a regression test" >&2
+  exit 1
+fi
