@@ -43,9 +43,9 @@ func StartProcess(tb testing.TB) (url string, stop func()) {
 	bin := find()
 	if bin == "" {
 		if os.Getenv("CI") == "true" {
-			tb.Fatalf(missing)
+			tb.Fatal(missing)
 		}
-		tb.Skipf(missing)
+		tb.Skip(missing)
 	}
 	// The free port is found by listening and closing, so another process
 	// can take it before redis-server binds: try a few times.
