@@ -16,22 +16,16 @@ type Verifier interface {
 	Verify(ctx context.Context, raw string) (token.Claims, error)
 }
 
-// claimsKey is the Gin context key and the request context key of the verified claims.
-const claimsKey = "tokengate.claims"
-
+// ctxKey is the request context key of the verified claims.
 type ctxKey struct{}
 
 // ClaimsFrom returns the claims that Auth placed in the Gin context.
 func ClaimsFrom(c *gin.Context) (token.Claims, bool) {
-	v, ok := c.Get(claimsKey)
-	if !ok {
+	ri := peekInfo(c)
+	if ri == nil || !ri.hasClaims {
 		return token.Claims{}, false
 	}
-	cl, ok := v.(*token.Claims)
-	if !ok {
-		return token.Claims{}, false
-	}
-	return *cl, true
+	return ri.claims, true
 }
 
 // ClaimsFromContext returns the claims that Auth placed in the request's context.Context, for code
@@ -74,10 +68,10 @@ func Auth(v Verifier, l Lookup) gin.HandlerFunc {
 			Unauthorized(c, "invalid_token", describe(err))
 			return
 		}
-		p := &cl
-		c.Set(claimsKey, p)
-		c.Set(userKey, cl.Subject)
-		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), ctxKey{}, p))
+		ri := infoOf(c)
+		ri.claims, ri.hasClaims, ri.user = cl, true, cl.Subject
+		ri.ctx = claimsContext{Context: c.Request.Context(), claims: &ri.claims}
+		c.Request = c.Request.WithContext(&ri.ctx)
 		c.Next()
 	}
 }

@@ -1,8 +1,6 @@
 package middleware
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,30 +13,27 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// Context keys set by this package.
-const (
-	requestIDKey = "tokengate.request_id"
-	userKey      = "tokengate.user"
-)
-
 // RequestIDHeader is the header that carries the request id in and out.
 const RequestIDHeader = "X-Request-Id"
 
 // SetUser records the user a request acts for, so the access log can name it (login sets it after a
 // successful password check; Auth sets it from the token).
-func SetUser(c *gin.Context, name string) { c.Set(userKey, name) }
+func SetUser(c *gin.Context, name string) { infoOf(c).user = name }
 
 // RequestID gives every request an id: the caller's X-Request-Id when it is short and plain
-// (letters, digits, '-', '_', '.', at most 64 bytes), else a new random one. The id is echoed in
-// the response header and logged.
+// (letters, digits, '-', '_', '.', at most 64 bytes), else a new one, unique to this process (a
+// random per-process prefix and a counter). The id is echoed in the response header and logged.
 func RequestID() gin.HandlerFunc {
+	ids := newIDSource()
 	return func(c *gin.Context) {
-		id := c.GetHeader(RequestIDHeader)
+		ri := infoOf(c)
+		id := c.Request.Header.Get(RequestIDHeader)
 		if !plainID(id) {
-			id = newID()
+			id = ids.next()
 		}
-		c.Set(requestIDKey, id)
-		c.Writer.Header().Set(RequestIDHeader, id)
+		ri.id = id
+		ri.idHeader[0] = id
+		c.Writer.Header()[RequestIDHeader] = ri.idHeader[:] // canonical key; no []string allocation
 		c.Next()
 	}
 }
@@ -56,12 +51,6 @@ func plainID(s string) bool {
 	return true
 }
 
-func newID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // AccessLog writes one line per request at info level: method, path, query with the token
 // parameter (and any parameter named like a secret) redacted, status, duration, client IP, request
 // id and the user when known. It never logs headers or bodies, so no password, token or secret
@@ -70,11 +59,16 @@ func AccessLog(log *slog.Logger, queryParam string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		if !log.Enabled(c.Request.Context(), slog.LevelInfo) {
+		ctx := c.Request.Context()
+		if !log.Enabled(ctx, slog.LevelInfo) {
 			return
 		}
-		attrs := make([]slog.Attr, 0, 9)
-		attrs = append(attrs,
+		var id, user string
+		if ri := peekInfo(c); ri != nil {
+			id, user = ri.id, ri.user
+		}
+		var buf [8]slog.Attr // LogAttrs copies them: no heap slice
+		attrs := append(buf[:0],
 			slog.String("method", c.Request.Method),
 			slog.String("path", c.Request.URL.Path),
 		)
@@ -85,13 +79,21 @@ func AccessLog(log *slog.Logger, queryParam string) gin.HandlerFunc {
 			slog.Int("status", c.Writer.Status()),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("client_ip", c.ClientIP()),
-			slog.String("request_id", c.GetString(requestIDKey)),
+			slog.String("request_id", id),
 		)
-		if u := c.GetString(userKey); u != "" {
-			attrs = append(attrs, slog.String("user", u))
+		if user != "" {
+			attrs = append(attrs, slog.String("user", user))
 		}
-		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request", attrs...)
+		log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 	}
+}
+
+// requestID returns the id RequestID gave the request ("" when it did not run).
+func requestID(c *gin.Context) string {
+	if ri := peekInfo(c); ri != nil {
+		return ri.id
+	}
+	return ""
 }
 
 // sensitiveParams are query parameter names whose values are never logged, besides the configured
@@ -150,7 +152,7 @@ func Recovery(log *slog.Logger) gin.HandlerFunc {
 				log.Error("panic serving request",
 					slog.String("panic", fmt.Sprint(rec)),
 					slog.String("path", c.Request.URL.Path),
-					slog.String("request_id", c.GetString(requestIDKey)),
+					slog.String("request_id", requestID(c)),
 					slog.String("stack", string(debug.Stack())))
 				if !c.Writer.Written() {
 					WriteError(c, http.StatusInternalServerError, "internal_error", "internal server error")
