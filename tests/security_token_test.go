@@ -849,3 +849,57 @@ func TestSecurityRevokedTokens(t *testing.T) {
 	}
 	wantError(t, s.postJSON(t, "/refresh", fmt.Sprintf(`{"refresh_token":%q}`, refresh)), 401, "invalid_token")
 }
+
+// TestSecurityAlgorithmPinning: the algorithm is checked first, before any other header field is
+// interpreted (jwt.WithValidMethods), and then pinned to the algorithm of the one key the kid
+// names, even when the key set holds keys of several algorithms (a retired key after a switch from
+// ES256 to EdDSA). Both layers answer "algorithm not allowed", so a test sees either one go.
+func TestSecurityAlgorithmPinning(t *testing.T) {
+	dir := t.TempDir()
+	edFile := secKeygen(t, dir, "EdDSA")
+	esFile := secKeygen(t, dir, "ES256")
+	esKey := secReadKey(t, esFile).(*ecdsa.PrivateKey)
+	edKey := secReadKey(t, edFile).(ed25519.PrivateKey)
+	esPub := filepath.Join(dir, "es256.pub.pem")
+	if err := os.WriteFile(esPub, secPublicPEM(t, &esKey.PublicKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startSecServer(t, secConfig(t, "", fmt.Sprintf("  algorithm: EdDSA\n  private_key_file: %q\n  previous_public_key_files: [%q]\n", edFile, esPub), ""))
+	access, _ := s.tokens(t, "alice", "pyconid")
+	edKID, _ := secHeaderOf(t, access)["kid"].(string)
+	var set struct {
+		Keys []struct{ Kid, Alg string } `json:"keys"`
+	}
+	if err := json.Unmarshal(s.get(t, "/.well-known/jwks.json").Body, &set); err != nil {
+		t.Fatal(err)
+	}
+	var esKID string
+	for _, k := range set.Keys {
+		if k.Alg == "ES256" {
+			esKID = k.Kid
+		}
+	}
+	if esKID == "" || edKID == "" {
+		t.Fatalf("kids: EdDSA %q, ES256 %q", edKID, esKID)
+	}
+	good := secClaims("alice")
+	hs := secHS256([]byte(testSecret))
+	corpus := []tokenAttack{
+		{name: "control: signed by the retired ES256 key", source: "DESIGN.md previous_public_key_files", raw: secJWS(secHeader("alg", "ES256", "kid", esKID), good, secES256(esKey)), status: 200},
+		{name: "control: signed by the current EdDSA key", source: "baseline", raw: secJWS(secHeader("alg", "EdDSA", "kid", edKID), good, secEd25519(edKey)), status: 200},
+		{name: "EdDSA kid, ES256 alg and signature", source: "RFC 8725 §3.1 (alg pinned to the key)", raw: secJWS(secHeader("alg", "ES256", "kid", edKID), good, secES256(esKey))},
+		{name: "ES256 kid, EdDSA alg and signature", source: "RFC 8725 §3.1 (alg pinned to the key)", raw: secJWS(secHeader("alg", "EdDSA", "kid", esKID), good, secEd25519(edKey))},
+		{name: "HS256 with a crit header", source: "RFC 8725 §3.1 (alg checked before the header is read)", raw: secJWS(secHeader("alg", "HS256", "kid", edKID, "crit", []string{"exp"}, "exp", 1), good, hs)},
+		{name: "none with a crit header", source: "RFC 8725 §3.1", raw: secJWS(secHeader("alg", "none", "crit", []string{"exp"}, "exp", 1), good, nil) + "AAAA"},
+		{name: "HS256 with a jku header", source: "RFC 8725 §3.1, §3.10", raw: secJWS(secHeader("alg", "HS256", "kid", "x", "jku", "http://127.0.0.1:1/jwks"), good, hs)},
+	}
+	runTokenCorpus(t, s, corpus)
+	for _, a := range corpus[2:] {
+		for _, where := range []string{"header", "query"} {
+			r, _ := s.sendToken(t, "/protected", where, a.raw)
+			if got := r.Header.Get("WWW-Authenticate"); !strings.Contains(got, `error_description="algorithm not allowed"`) {
+				t.Errorf("%s (%s): WWW-Authenticate = %q, want the algorithm refused first", a.name, where, got)
+			}
+		}
+	}
+}
