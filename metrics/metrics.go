@@ -6,6 +6,8 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +25,21 @@ type Metrics struct {
 	revokes   *prometheus.CounterVec
 	reloads   *prometheus.CounterVec
 	usersGage prometheus.Gauge
+
+	// The label children used on every request, looked up once: WithLabelValues hashes the
+	// labels and takes the vector's lock each time (and strconv.Itoa(status) allocates).
+	requestSeries cowMap[requestKey, requestSeries]
+	verifySeries  cowMap[string, prometheus.Counter]
+}
+
+type requestKey struct {
+	route, method string
+	status        int
+}
+
+type requestSeries struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 // New registers tokengate's collectors, plus the Go runtime and process collectors, on a new
@@ -65,21 +82,39 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // Request counts one HTTP request. route is the matched pattern ("" is reported as "unmatched", so
-// scanners cannot blow up the label space with random paths).
+// scanners cannot blow up the label space with random paths); for the same reason a method other
+// than the nine of RFC 9110 and RFC 5789 is reported as "other".
 func (m *Metrics) Request(route, method string, status int, d time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
-	s := strconv.Itoa(status)
-	m.requests.WithLabelValues(route, method, s).Inc()
-	m.latency.WithLabelValues(route, s).Observe(d.Seconds())
+	s := m.requestSeries.get(requestKey{route, knownMethod(method), status}, func(k requestKey) requestSeries {
+		code := strconv.Itoa(k.status)
+		return requestSeries{
+			count:   m.requests.WithLabelValues(k.route, k.method, code),
+			latency: m.latency.WithLabelValues(k.route, code),
+		}
+	})
+	s.count.Inc()
+	s.latency.Observe(d.Seconds())
+}
+
+func knownMethod(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 // Login counts one login attempt by outcome.
 func (m *Metrics) Login(outcome string) { m.logins.WithLabelValues(outcome).Inc() }
 
 // Verify counts one token verification by outcome.
-func (m *Metrics) Verify(outcome string) { m.verifies.WithLabelValues(outcome).Inc() }
+func (m *Metrics) Verify(outcome string) {
+	m.verifySeries.get(outcome, func(o string) prometheus.Counter { return m.verifies.WithLabelValues(o) }).Inc()
+}
 
 // Revoke counts one revocation by kind.
 func (m *Metrics) Revoke(kind string) { m.revokes.WithLabelValues(kind).Inc() }
@@ -92,4 +127,37 @@ func (m *Metrics) Reload(ok bool, users int) {
 	}
 	m.reloads.WithLabelValues("ok").Inc()
 	m.usersGage.Set(float64(users))
+}
+
+// cowMap is a copy-on-write map for a small, bounded key set that is read on every request and
+// written a handful of times: a read is an atomic load and a map lookup, with no lock.
+type cowMap[K comparable, V any] struct {
+	mu sync.Mutex // serialises writers
+	p  atomic.Pointer[map[K]V]
+}
+
+// get returns the value for k, making it with mk (once) when k is new.
+func (c *cowMap[K, V]) get(k K, mk func(K) V) V {
+	if m := c.p.Load(); m != nil {
+		if v, ok := (*m)[k]; ok {
+			return v
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var old map[K]V
+	if p := c.p.Load(); p != nil {
+		old = *p
+		if v, ok := old[k]; ok {
+			return v
+		}
+	}
+	next := make(map[K]V, len(old)+1)
+	for key, v := range old {
+		next[key] = v
+	}
+	v := mk(k)
+	next[k] = v
+	c.p.Store(&next)
+	return v
 }
