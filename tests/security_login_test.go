@@ -439,3 +439,47 @@ func TestSecurityLockoutBypass(t *testing.T) {
 		s.tokens(t, "alice", "pyconid")
 	})
 }
+
+// TestSecurityLoginFlood: a flood of logins cannot queue bcrypt work without bound. Beyond
+// login.max_concurrent_hashes, a login waits at most login.hash_wait and then gets 503 overloaded
+// with Retry-After; meanwhile token verification keeps answering quickly.
+func TestSecurityLoginFlood(t *testing.T) {
+	users := []secUser{{name: "alice", password: "pyconid", roles: []string{"admin"}}}
+	cfg := secConfigUsers(secUsersYAML(t, users, 6), "", "",
+		"login:\n  max_failures: 100000\n  max_concurrent_hashes: 1\n  hash_wait: 1ms\n")
+	s := startSecServer(t, cfg)
+	access, _ := s.tokens(t, "alice", "pyconid")
+
+	const n = 16
+	answers := make(chan response, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			req := newRequest(t, "GET", s.URL+"/login", nil)
+			req.Header.Set("Authorization", basic(fmt.Sprintf("flood%d", i), "Winter2026!"))
+			answers <- do(t, req)
+		}()
+	}
+	start := time.Now()
+	r, _ := s.sendToken(t, "/protected", "header", access)
+	if took := time.Since(start); r.Status != 200 || took > secTimeBound {
+		t.Errorf("/protected during the flood: %d in %v, want 200 within %v", r.Status, took, secTimeBound)
+	}
+	overloaded := 0
+	for i := 0; i < n; i++ {
+		a := <-answers
+		switch {
+		case secIsError(a, 503, "overloaded"):
+			overloaded++
+			if a.Header.Get("Retry-After") == "" {
+				t.Errorf("503 without Retry-After")
+			}
+		case secIsError(a, 401, "invalid_credentials"):
+		default:
+			t.Errorf("flooded login: %d %s, want 401 or 503 overloaded", a.Status, a.Body)
+		}
+	}
+	if overloaded == 0 {
+		t.Errorf("no login of %d at once was refused with 503: bcrypt work is not bounded", n)
+	}
+	t.Logf("%d of %d concurrent logins answered 503 overloaded", overloaded, n)
+}
