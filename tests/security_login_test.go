@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"encoding/base64"
 	"fmt"
 	"math"
 	"net/http"
@@ -75,8 +74,6 @@ func runLoginCorpus(t *testing.T, s *secServer, corpus []loginAttack) {
 		})
 	}
 }
-
-func b64url(s string) string { return base64.URLEncoding.EncodeToString([]byte(s)) }
 
 // TestSecurityLoginMalformed: malformed Basic headers, type-confused and duplicated JSON, form
 // tricks, control characters and NUL in names, and passwords longer than bcrypt's 72 bytes.
