@@ -29,7 +29,21 @@ targets=(
   config:FuzzLoad
 )
 
+# go1.26's fuzz coordinator can fail a target with a bare "context deadline exceeded" as -fuzztime
+# runs out on a loaded machine, without any failing input (go.dev/issue/75804, fixed in go1.27).
+# Such a run wrote no crasher and failed no seed: it is retried once, and reported, not failed.
+deadline_flake() {
+  grep -qx '    context deadline exceeded' "$1" &&
+    ! grep -q 'Failing input written' "$1" &&
+    ! grep -qE -- '--- FAIL: [^ ]+/' "$1"
+}
+
+run_target() { # run_target PKG NAME LOG
+  go test -run '^$' -fuzz "^${2}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZETIME" "./$1" >"$3" 2>&1
+}
+
 failed=()
+flaked=()
 start=$SECONDS
 for t in "${targets[@]}"; do
   pkg=${t%%:*} name=${t#*:}
@@ -43,7 +57,16 @@ for t in "${targets[@]}"; do
   fi
   printf '%-32s ' "$pkg/$name"
   log=$(mktemp)
-  if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZETIME" "./$pkg" >"$log" 2>&1; then
+  ok=0
+  if run_target "$pkg" "$name" "$log"; then
+    ok=1
+  elif deadline_flake "$log"; then
+    if run_target "$pkg" "$name" "$log" || deadline_flake "$log"; then
+      ok=1
+      flaked+=("$t")
+    fi
+  fi
+  if [[ $ok == 1 ]]; then
     execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 || true)
     echo "ok   ${execs:-}"
   else
@@ -55,6 +78,9 @@ for t in "${targets[@]}"; do
 done
 
 echo "fuzzing took $((SECONDS - start))s"
+if [[ ${#flaked[@]} -gt 0 ]]; then
+  echo "note: go's fuzz coordinator hit its deadline race (go.dev/issue/75804, no crasher) in: ${flaked[*]}" >&2
+fi
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "fuzz targets failed: ${failed[*]}" >&2
   echo "a new crasher is in <pkg>/testdata/fuzz/<Target>/: fix the bug, keep the file as a regression test" >&2
