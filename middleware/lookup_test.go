@@ -70,6 +70,12 @@ func TestRedactQuery(t *testing.T) {
 		{"access_token=x&refresh_token=y&password=z", "access_token=REDACTED&refresh_token=REDACTED&password=REDACTED"},
 		{"jwt=abc", "jwt=REDACTED"}, // the configured name
 		{"page=2", "page=2"},
+		{"page=1;token=abc", "page=1;token=REDACTED"},
+		{"token[]=abc&id_token=x&Authorization=Bearer+x&api_key=k", "token[]=REDACTED&id_token=REDACTED&Authorization=REDACTED&api_key=REDACTED"},
+		{"q=eyJhbGciOi.x.y&page=3", "q=REDACTED&page=3"},
+		{"q=%65yJhbGciOi.x.y", "q=REDACTED"},
+		{"flag&page=", "flag&page="},
+		{"a=1&&b=2;", "a=1&&b=2;"},
 	}
 	for _, c := range cases {
 		param := "token"

@@ -105,44 +105,54 @@ func requestID(c *gin.Context) string {
 	return ""
 }
 
-// sensitiveParams are query parameter names whose values are never logged, besides the configured
-// token parameter.
-var sensitiveParams = []string{"token", "access_token", "refresh_token", "password", "secret"}
+// sensitiveWords: a query parameter whose name contains one of these (in any case) has its value
+// redacted from the log, besides the configured token parameter. Clients put tokens in the URL
+// under many names (jwt, id_token, access_token, token[], Authorization …); none is logged.
+var sensitiveWords = []string{"token", "jwt", "auth", "pass", "secret", "key", "session", "code", "credential"}
 
-// RedactQuery returns the raw query with the values of the token parameter (and of access_token,
-// refresh_token, password, secret) replaced by "REDACTED". Parameter names are compared after
-// unescaping, so "%74oken=" is redacted too.
+// RedactQuery returns the raw query with the values of sensitive parameters replaced by
+// "REDACTED": the token parameter, any parameter whose name contains a word of sensitiveWords,
+// and any value that holds something shaped like a JWT ("eyJ"). Both '&' and ';' separate
+// parameters here (older servers and proxies split on ';', so "a=1;token=…" may carry a token),
+// and names are compared after unescaping, so "%74oken=" is redacted too.
 func RedactQuery(raw, tokenParam string) string {
 	var b strings.Builder
 	b.Grow(len(raw))
-	first := true
 	for raw != "" {
-		var part string
-		part, raw, _ = strings.Cut(raw, "&")
-		if !first {
-			b.WriteByte('&')
+		i := strings.IndexAny(raw, "&;")
+		part, sep := raw, ""
+		if i >= 0 {
+			part, sep, raw = raw[:i], raw[i:i+1], raw[i+1:]
+		} else {
+			raw = ""
 		}
-		first = false
-		k, _, _ := strings.Cut(part, "=")
-		name := k
+		k, v, hasValue := strings.Cut(part, "=")
+		name, value := k, v
 		if escaped(k) {
 			if u, err := url.QueryUnescape(k); err == nil {
 				name = u
 			}
 		}
-		if name == tokenParam || containsFold(sensitiveParams, name) {
+		if escaped(v) {
+			if u, err := url.QueryUnescape(v); err == nil {
+				value = u
+			}
+		}
+		if hasValue && (name == tokenParam || sensitiveName(name) || strings.Contains(value, "eyJ")) {
 			b.WriteString(k)
 			b.WriteString("=REDACTED")
-			continue
+		} else {
+			b.WriteString(part)
 		}
-		b.WriteString(part)
+		b.WriteString(sep)
 	}
 	return b.String()
 }
 
-func containsFold(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(v, s) {
+func sensitiveName(name string) bool {
+	lower := strings.ToLower(name)
+	for _, w := range sensitiveWords {
+		if strings.Contains(lower, w) {
 			return true
 		}
 	}
