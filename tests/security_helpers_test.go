@@ -36,9 +36,9 @@ import (
 	"github.com/tokengate/tokengate/store"
 )
 
-// secTimeBound is the generous bound on one answer of the security suite: every attack must be
-// refused quickly (a parser that allocates or loops before verifying would blow it), but CI machines
-// under -race are slow, so it is far above the few milliseconds an answer really takes.
+// secTimeBound is the mark past which an answer of the security suite is noted in the log: every
+// attack should be refused quickly (a parser that allocates or loops before verifying would show
+// here). It is measured, not asserted: timings on a shared machine are noise.
 const secTimeBound = 2 * time.Second
 
 // secUser is a user of the security suite's configs.
