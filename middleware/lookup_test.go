@@ -73,6 +73,8 @@ func TestRedactQuery(t *testing.T) {
 		{"page=1;token=abc", "page=1;token=REDACTED"},
 		{"token[]=abc&id_token=x&Authorization=Bearer+x&api_key=k", "token[]=REDACTED&id_token=REDACTED&Authorization=REDACTED&api_key=REDACTED"},
 		{"q=eyJhbGciOi.x.y&page=3", "q=REDACTED&page=3"},
+		{"token=;x&page=1", "token=REDACTED&page=1"},
+		{"page=1;token=abc;more=1&x=2", "page=1;token=REDACTED&x=2"},
 		{"q=%65yJhbGciOi.x.y", "q=REDACTED"},
 		{"flag&page=", "flag&page="},
 		{"a=1&&b=2;", "a=1&&b=2;"},

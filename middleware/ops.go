@@ -112,41 +112,53 @@ var sensitiveWords = []string{"token", "jwt", "auth", "pass", "secret", "key", "
 
 // RedactQuery returns the raw query with the values of sensitive parameters replaced by
 // "REDACTED": the token parameter, any parameter whose name contains a word of sensitiveWords,
-// and any value that holds something shaped like a JWT ("eyJ"). Both '&' and ';' separate
-// parameters here (older servers and proxies split on ';', so "a=1;token=…" may carry a token),
-// and names are compared after unescaping, so "%74oken=" is redacted too.
+// and any value that holds something shaped like a JWT ("eyJ"). Parameters are separated by '&'
+// (as net/url and the token lookup split them); within one, a ';' may start another (older servers
+// and proxies split on it, so "a=1;token=…" may carry a token): from the first sensitive one on,
+// the rest of the '&' parameter is redacted, so no part of what either reading takes for a token
+// is logged. Names are compared after unescaping, so "%74oken=" is redacted too.
 func RedactQuery(raw, tokenParam string) string {
 	var b strings.Builder
 	b.Grow(len(raw))
-	for raw != "" {
-		i := strings.IndexAny(raw, "&;")
-		part, sep := raw, ""
-		if i >= 0 {
-			part, sep, raw = raw[:i], raw[i:i+1], raw[i+1:]
-		} else {
-			raw = ""
+	for first := true; raw != ""; first = false {
+		var seg string
+		seg, raw, _ = strings.Cut(raw, "&")
+		if !first {
+			b.WriteByte('&')
 		}
-		k, v, hasValue := strings.Cut(part, "=")
-		name, value := k, v
-		if escaped(k) {
-			if u, err := url.QueryUnescape(k); err == nil {
-				name = u
-			}
-		}
-		if escaped(v) {
-			if u, err := url.QueryUnescape(v); err == nil {
-				value = u
-			}
-		}
-		if hasValue && (name == tokenParam || sensitiveName(name) || strings.Contains(value, "eyJ")) {
-			b.WriteString(k)
-			b.WriteString("=REDACTED")
-		} else {
-			b.WriteString(part)
-		}
-		b.WriteString(sep)
+		b.WriteString(redactSegment(seg, tokenParam))
 	}
 	return b.String()
+}
+
+// redactSegment redacts one '&'-separated parameter (see RedactQuery).
+func redactSegment(seg, tokenParam string) string {
+	for start := 0; start <= len(seg); {
+		sub := seg[start:]
+		if i := strings.IndexByte(sub, ';'); i >= 0 {
+			sub = sub[:i]
+		}
+		k, _, hasValue := strings.Cut(sub, "=")
+		if hasValue {
+			name := k
+			if escaped(k) {
+				if u, err := url.QueryUnescape(k); err == nil {
+					name = u
+				}
+			}
+			rest := seg[start+len(k)+1:]
+			if escaped(rest) {
+				if u, err := url.QueryUnescape(rest); err == nil {
+					rest = u
+				}
+			}
+			if name == tokenParam || sensitiveName(name) || strings.Contains(rest, "eyJ") {
+				return seg[:start+len(k)+1] + "REDACTED"
+			}
+		}
+		start += len(sub) + 1
+	}
+	return seg
 }
 
 func sensitiveName(name string) bool {
