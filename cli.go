@@ -61,6 +61,16 @@ func readPassword(stdin io.Reader, stderr io.Writer, confirm bool) (string, erro
 	return pw, nil
 }
 
+// readHash reads a password (see readPassword, asking twice on a terminal) and returns its bcrypt
+// hash at cost.
+func readHash(stdin io.Reader, stderr io.Writer, cost int) (string, error) {
+	pw, err := readPassword(stdin, stderr, true)
+	if err != nil {
+		return "", err
+	}
+	return store.HashPassword([]byte(pw), cost)
+}
+
 func hashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hash-password", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -68,11 +78,7 @@ func hashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
-	pw, err := readPassword(stdin, stderr, true)
-	if err != nil {
-		return err
-	}
-	h, err := store.HashPassword([]byte(pw), *cost)
+	h, err := readHash(stdin, stderr, *cost)
 	if err != nil {
 		return err
 	}
@@ -156,11 +162,7 @@ func users(args, env []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	}
 	switch sub {
 	case "add":
-		pw, err := readPassword(stdin, stderr, true)
-		if err != nil {
-			return err
-		}
-		h, err := store.HashPassword([]byte(pw), cost)
+		h, err := readHash(stdin, stderr, cost)
 		if err != nil {
 			return err
 		}
@@ -169,11 +171,7 @@ func users(args, env []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		}
 		fmt.Fprintf(stdout, "added %s to %s\n", name, path)
 	case "passwd":
-		pw, err := readPassword(stdin, stderr, true)
-		if err != nil {
-			return err
-		}
-		h, err := store.HashPassword([]byte(pw), cost)
+		h, err := readHash(stdin, stderr, cost)
 		if err != nil {
 			return err
 		}
