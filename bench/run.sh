@@ -23,14 +23,16 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-3s}
-THREADS=${THREADS:-2}
-CONNS=${CONNS:-32}
+THREADS=${THREADS:-1}
+CONNS=${CONNS:-16}
 ROUNDS=${ROUNDS:-1}
 FLOOD=${FLOOD:-64}
 HASHES=${HASHES:-0}
+LOG=${LOG:-null}
 SECRET=bench-secret-0123456789abcdef0123456789abcdef
 PASSWORD=bench-password
 
+[[ $LOG == file || $LOG == null ]] || { echo "bench: LOG must be file or null" >&2; exit 2; }
 for v in ROUNDS FLOOD HASHES THREADS CONNS; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "bench: $v must be a number" >&2; exit 2; }
 done
@@ -99,11 +101,29 @@ wait_for() {
 }
 
 declare -A ADDR PID TOKEN
+# free_port: a loopback port nobody listens on (bounded tries).
+free_port() {
+  local i p
+  for ((i = 0; i < 50; i++)); do
+    p=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  echo "bench: no free port" >&2
+  return 1
+}
 start_tokengate() { # start_tokengate NAME CACHE_SIZE
-  TOKENGATE_TOKEN_CACHE_SIZE=$2 "$WORK/tokengate" serve --config "$WORK/config.yaml" 2>"$WORK/$1.log" &
+  local log=$WORK/$1.log i
+  [[ $LOG == null ]] && log=/dev/null
+  ADDR[$1]=127.0.0.1:$(free_port)
+  TOKENGATE_SERVER_ADDR=${ADDR[$1]} TOKENGATE_TOKEN_CACHE_SIZE=$2 \
+    "$WORK/tokengate" serve --config "$WORK/config.yaml" 2>"$log" &
   PID[$1]=$!
   PIDS+=($!)
-  ADDR[$1]=$(wait_for "$WORK/$1.log" 'addr=127\.0\.0\.1:[0-9]+' | cut -d= -f2)
+  for ((i = 0; i < 100; i++)); do
+    curl -sf -o /dev/null "http://${ADDR[$1]}/healthz" && break
+    kill -0 "${PID[$1]}" 2>/dev/null || { echo "bench: tokengate $1 exited" >&2; exit 1; }
+    sleep 0.1
+  done
   TOKEN[$1]=$(curl -sf -u "alice:$PASSWORD" "http://${ADDR[$1]}/login" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 }
 start_ginjwt() { # start_ginjwt NAME [ARGS...]
@@ -220,13 +240,15 @@ EOF
 secs=${DURATION%s}
 [[ $secs =~ ^[0-9]+$ ]] || secs=10
 if ((FLOOD > 0)); then
-  echo "== flood: /protected idle, then during $FLOOD concurrent wrong logins" >&2
-  measure flood.idle tg /protected -H "Authorization: Bearer ${TOKEN[tg]}"
-  wrk -t1 -c"$FLOOD" -d"$((secs + 4))s" --timeout 10s -s "$FLOOD_LUA" "http://${ADDR[tg]}/login" >"$OUT/flood.logins.wrk" &
-  FLOOD_PID=$!
-  sleep 2 # let the flood fill the bcrypt slots and the queue
-  measure flood.busy tg /protected -H "Authorization: Bearer ${TOKEN[tg]}"
-  wait "$FLOOD_PID" || true
+  for ((r = 1; r <= ROUNDS; r++)); do
+    echo "== round $r/$ROUNDS: flood: /protected idle, then during $FLOOD concurrent wrong logins" >&2
+    measure "flood.idle.r$r" tg /protected -H "Authorization: Bearer ${TOKEN[tg]}"
+    wrk -t1 -c"$FLOOD" -d"$((secs + 4))s" --timeout 10s -s "$FLOOD_LUA" "http://${ADDR[tg]}/login" >"$OUT/flood.logins.r$r.wrk" &
+    FLOOD_PID=$!
+    sleep 2 # let the flood fill the bcrypt slots and the queue
+    measure "flood.busy.r$r" tg /protected -H "Authorization: Bearer ${TOKEN[tg]}"
+    wait "$FLOOD_PID" || true
+  done
 fi
 
 # ---- report ----
@@ -238,7 +260,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) pri
 rps() { [[ -f $OUT/$1.r1.res ]] && median "$1" 1; }
 echo
 echo "tokengate bench — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(go version | awk '{print $3}')"
-echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS round(s) (median), warm-up $WARMUP; tokengate access log at info to a file, metrics on"
+echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS round(s) (median), warm-up $WARMUP; tokengate access log at info ($([[ $LOG == null ]] && echo "to /dev/null" || echo "to a file")), metrics on"
 echo
 printf '%-34s %10s %9s %9s %9s\n' "target" "req/s" "p50 ms" "p99 ms" "CPU µs/req"
 row "tokengate /unprotected" tg.unprotected
@@ -258,16 +280,20 @@ echo "  tokengate / gin-jwt+logger protected (cache on) $(ratio "$(rps tg.protec
 echo "  tokengate / gin-jwt+logger protected (cache off) $(ratio "$(rps tg-nc.protected)" "$(rps gj-log.protected)")"
 echo "  gin-jwt protected / unprotected (no log)        $(ratio "$(rps gj.protected)" "$(rps gj.unprotected)")"
 if ((FLOOD > 0)); then
-  read -r irps _ ip99 _ _ <"$OUT/flood.idle.res"
-  read -r frps fp50 fp99 _ _ <"$OUT/flood.busy.res"
-  lreqs=$(awk '/requests in/ {print $1}' "$OUT/flood.logins.wrk")
-  l401=$(awk '$1 == "status" && $2 == 401 {print $3}' "$OUT/flood.logins.wrk")
-  l503=$(awk '$1 == "status" && $2 == 503 {print $3}' "$OUT/flood.logins.wrk")
+  irps=$(median flood.idle 1) ip99=$(median flood.idle 3)
+  frps=$(median flood.busy 1) fp50=$(median flood.busy 2) fp99=$(median flood.busy 3)
+  l401=$(cat "$OUT"/flood.logins.r*.wrk | awk '$1 == "status" && $2 == 401 {n += $3} END {print n + 0}')
+  l503=$(cat "$OUT"/flood.logins.r*.wrk | awk '$1 == "status" && $2 == 503 {n += $3} END {print n + 0}')
   echo
   echo "login flood: $FLOOD connections POSTing wrong passwords (cost-10 bcrypt), max_concurrent_hashes=$HASHES (0 = default)"
-  printf '  /protected idle        %10s req/s  p99 %s ms\n' "$irps" "$ip99"
-  printf '  /protected during flood %9s req/s  p50 %s ms  p99 %s ms\n' "$frps" "$fp50" "$fp99"
-  echo "  throughput kept         $(ratio "$frps" "$irps")   target >= 0.50"
-  echo "  p99 flood / idle        $(ratio "$fp99" "$ip99")   target < 3"
-  echo "  logins answered         ${lreqs:-0} in $((secs + 4)) s: ${l401:-0} × 401 (bcrypt ran), ${l503:-0} × 503 overloaded"
+  printf '  /protected idle          %10s req/s  p99 %s ms\n' "$irps" "$ip99"
+  printf '  /protected during flood  %10s req/s  p99 %s ms  (p50 %s ms)\n' "$frps" "$fp99" "$fp50"
+  echo "  throughput kept          $(ratio "$frps" "$irps")   target >= 0.50"
+  echo "  p99 flood / idle         $(ratio "$fp99" "$ip99")   target < 3"
+  echo "  logins answered          $l401 × 401 (bcrypt ran), $l503 × 503 overloaded, in $ROUNDS × $((secs + 4)) s"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    read -r a _ b _ _ <"$OUT/flood.idle.r$r.res"
+    read -r c _ d _ _ <"$OUT/flood.busy.r$r.res"
+    echo "    round $r: idle $a req/s p99 $b ms; flood $c req/s p99 $d ms"
+  done
 fi
