@@ -15,7 +15,8 @@
 # logins (a second wrk POSTing JSON with a wrong password against a cost-10 bcrypt hash).
 # Server CPU per request is read from /proc/PID/stat (utime+stime) around each run.
 #
-# Settings (environment): DURATION (10s) WARMUP (3s) THREADS (2) CONNS (32) ROUNDS (1) FLOOD (64)
+# Settings (environment): DURATION (10s) WARMUP (3s) THREADS (1) CONNS (16) ROUNDS (1) FLOOD (64)
+# PIN (0; 1 = servers on CPU 1, wrk on CPU 0, with taskset) LOG (null = /dev/null, or file)
 # ONLY (a subset of the runs, by name, e.g. "tg.unprotected tg.protected") HASHES (login.max_concurrent_hashes, 0 = tokengate's default) OUT (directory for raw wrk output,
 # default a temporary one, removed at exit).
 set -euo pipefail
@@ -29,9 +30,12 @@ ROUNDS=${ROUNDS:-1}
 FLOOD=${FLOOD:-64}
 HASHES=${HASHES:-0}
 LOG=${LOG:-null}
+PIN=${PIN:-0}
 SECRET=bench-secret-0123456789abcdef0123456789abcdef
 PASSWORD=bench-password
 
+[[ $PIN == 0 || $PIN == 1 ]] || { echo "bench: PIN must be 0 or 1" >&2; exit 2; }
+if [[ $PIN == 1 ]] && ! command -v taskset >/dev/null; then echo "bench: PIN=1 needs taskset (util-linux)" >&2; exit 1; fi
 [[ $LOG == file || $LOG == null ]] || { echo "bench: LOG must be file or null" >&2; exit 2; }
 for v in ROUNDS FLOOD HASHES THREADS CONNS; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "bench: $v must be a number" >&2; exit 2; }
@@ -111,12 +115,19 @@ free_port() {
   echo "bench: no free port" >&2
   return 1
 }
-start_tokengate() { # start_tokengate NAME CACHE_SIZE
-  local log=$WORK/$1.log i
+# PIN=1: the servers of the comparison run on CPU 1 and wrk on CPU 0, so that each server has
+# exactly one CPU and requests/s measure the server, not the scheduler (the flood server is never
+# pinned: bcrypt and verification must share the CPUs there).
+server_cpu=()
+client_cpu=()
+if [[ $PIN == 1 ]]; then server_cpu=(taskset -c 1); client_cpu=(taskset -c 0); fi
+start_tokengate() { # start_tokengate NAME CACHE_SIZE [unpinned]
+  local log=$WORK/$1.log i pin=("${server_cpu[@]}")
+  [[ ${3:-} == unpinned ]] && pin=()
   [[ $LOG == null ]] && log=/dev/null
   ADDR[$1]=127.0.0.1:$(free_port)
   TOKENGATE_SERVER_ADDR=${ADDR[$1]} TOKENGATE_TOKEN_CACHE_SIZE=$2 \
-    "$WORK/tokengate" serve --config "$WORK/config.yaml" 2>"$log" &
+    "${pin[@]}" "$WORK/tokengate" serve --config "$WORK/config.yaml" 2>"$log" &
   PID[$1]=$!
   PIDS+=($!)
   for ((i = 0; i < 100; i++)); do
@@ -129,7 +140,7 @@ start_tokengate() { # start_tokengate NAME CACHE_SIZE
 start_ginjwt() { # start_ginjwt NAME [ARGS...]
   local name=$1
   shift
-  "$WORK/ginjwt" -secret "$SECRET" "$@" >"$WORK/$name.out" 2>&1 &
+  "${server_cpu[@]}" "$WORK/ginjwt" -secret "$SECRET" "$@" >"$WORK/$name.out" 2>&1 &
   PID[$name]=$!
   PIDS+=($!)
   ADDR[$name]=$(wait_for "$WORK/$name.out" '127\.0\.0\.1:[0-9]+')
@@ -141,6 +152,7 @@ start_tokengate tg 10000
 start_tokengate tg-nc 0
 start_ginjwt gj
 start_ginjwt gj-log -logger -log "$WORK/gj-log.access"
+((FLOOD > 0)) && start_tokengate tg-fl 10000 unpinned
 for s in tg tg-nc gj gj-log; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${TOKEN[$s]}" "http://${ADDR[$s]}/protected")
   [[ $code == 200 ]] || { echo "bench: $s /protected answered $code" >&2; exit 1; }
@@ -164,7 +176,9 @@ measure() {
   shift 3
   local pid=${PID[$srv]} t0 t1 f=$OUT/$name.wrk
   t0=$(cpu_ticks "$pid")
-  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@" "http://${ADDR[$srv]}$path" >"$f"
+  local cpu=("${client_cpu[@]}")
+  [[ $srv == tg-fl ]] && cpu=()
+  "${cpu[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@" "http://${ADDR[$srv]}$path" >"$f"
   t1=$(cpu_ticks "$pid")
   local reqs rps p50 p99 bad
   reqs=$(awk '/requests in/ {print $1}' "$f")
@@ -207,7 +221,7 @@ echo "== warm-up ($WARMUP per target)" >&2
 for run in "${RUNS[@]}"; do
   read -r name srv path <<<"$run"
   mapfile -t extra < <(auth_args "$path" "$srv")
-  wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "${extra[@]}" "http://${ADDR[$srv]}$path" >/dev/null
+  "${client_cpu[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "${extra[@]}" "http://${ADDR[$srv]}$path" >/dev/null
 done
 
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -242,11 +256,11 @@ secs=${DURATION%s}
 if ((FLOOD > 0)); then
   for ((r = 1; r <= ROUNDS; r++)); do
     echo "== round $r/$ROUNDS: flood: /protected idle, then during $FLOOD concurrent wrong logins" >&2
-    measure "flood.idle.r$r" tg /protected -H "Authorization: Bearer ${TOKEN[tg]}"
-    wrk -t1 -c"$FLOOD" -d"$((secs + 4))s" --timeout 10s -s "$FLOOD_LUA" "http://${ADDR[tg]}/login" >"$OUT/flood.logins.r$r.wrk" &
+    measure "flood.idle.r$r" tg-fl /protected -H "Authorization: Bearer ${TOKEN[tg-fl]}"
+    wrk -t1 -c"$FLOOD" -d"$((secs + 4))s" --timeout 10s -s "$FLOOD_LUA" "http://${ADDR[tg-fl]}/login" >"$OUT/flood.logins.r$r.wrk" &
     FLOOD_PID=$!
     sleep 2 # let the flood fill the bcrypt slots and the queue
-    measure "flood.busy.r$r" tg /protected -H "Authorization: Bearer ${TOKEN[tg]}"
+    measure "flood.busy.r$r" tg-fl /protected -H "Authorization: Bearer ${TOKEN[tg-fl]}"
     wait "$FLOOD_PID" || true
   done
 fi
@@ -260,7 +274,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) pri
 rps() { [[ -f $OUT/$1.r1.res ]] && median "$1" 1; }
 echo
 echo "tokengate bench — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(go version | awk '{print $3}')"
-echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS round(s) (median), warm-up $WARMUP; tokengate access log at info ($([[ $LOG == null ]] && echo "to /dev/null" || echo "to a file")), metrics on"
+echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS round(s) (median), warm-up $WARMUP, PIN=$PIN; tokengate access log at info ($([[ $LOG == null ]] && echo "to /dev/null" || echo "to a file")), metrics on"
 echo
 printf '%-34s %10s %9s %9s %9s\n' "target" "req/s" "p50 ms" "p99 ms" "CPU µs/req"
 row "tokengate /unprotected" tg.unprotected
