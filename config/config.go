@@ -125,7 +125,7 @@ type Login struct {
 	Window      time.Duration `mapstructure:"window"`
 	// Lockout is how long a lock-out lasts.
 	Lockout time.Duration `mapstructure:"lockout"`
-	// MaxConcurrentHashes bounds concurrent bcrypt work; 0 means GOMAXPROCS.
+	// MaxConcurrentHashes bounds concurrent bcrypt work; 0 means half of GOMAXPROCS (at least 1).
 	MaxConcurrentHashes int `mapstructure:"max_concurrent_hashes"`
 	// HashWait is how long a login waits for a bcrypt slot before a 503.
 	HashWait time.Duration `mapstructure:"hash_wait"`

@@ -224,7 +224,7 @@ func (c *Config) validateLogin(p *problemList) {
 	p.positive("login.window", l.Window)
 	p.positive("login.lockout", l.Lockout)
 	if l.MaxConcurrentHashes < 0 {
-		p.add("login.max_concurrent_hashes", "must be >= 0 (got %d; 0 means GOMAXPROCS)", l.MaxConcurrentHashes)
+		p.add("login.max_concurrent_hashes", "must be >= 0 (got %d; 0 means half of GOMAXPROCS, at least 1)", l.MaxConcurrentHashes)
 	}
 	p.positive("login.hash_wait", l.HashWait)
 }

@@ -13,7 +13,7 @@ import (
 // BenchmarkProtectedDuringLoginFlood measures /protected (p50, p99, requests/s) on an idle server
 // and during a flood of 64 concurrent bad logins against cost-10 bcrypt hashes, on the plain
 // (non-race) binary. bcrypt runs on at most login.max_concurrent_hashes goroutines (default
-// GOMAXPROCS) and logins beyond that wait then get 503, so verification keeps its share of the CPU.
+// half of GOMAXPROCS) and logins beyond that wait then get 503, so verification keeps its share of the CPU.
 //
 //	go test ./tests -run '^$' -bench LoginFlood -benchtime 2000x
 func BenchmarkProtectedDuringLoginFlood(b *testing.B) {
