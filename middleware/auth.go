@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -65,7 +66,9 @@ func Auth(v Verifier, l Lookup) gin.HandlerFunc {
 				_ = c.Error(err)
 				return
 			}
-			Unauthorized(c, "invalid_token", describe(err))
+			// The token package's error text is a safe error_description: it never holds the
+			// token or a key.
+			Unauthorized(c, "invalid_token", err.Error())
 			return
 		}
 		ri := infoOf(c)
@@ -74,15 +77,6 @@ func Auth(v Verifier, l Lookup) gin.HandlerFunc {
 		c.Request = c.Request.WithContext(&ri.ctx)
 		c.Next()
 	}
-}
-
-// describe gives the safe error_description of a verification failure: the token package's own
-// error text, which never contains the token or a key.
-func describe(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
 
 // RequireRole lets a request through when its verified claims hold at least one of roles; it must
@@ -98,18 +92,8 @@ func RequireRole(roles ...string) gin.HandlerFunc {
 				}
 			}
 		}
-		c.Header("WWW-Authenticate", bearerChallenge("insufficient_scope", "requires role "+joinRoles(roles)))
-		WriteError(c, http.StatusForbidden, "insufficient_scope", "this route requires role "+joinRoles(roles))
+		want := strings.Join(roles, " or ")
+		c.Header("WWW-Authenticate", bearerChallenge("insufficient_scope", "requires role "+want))
+		WriteError(c, http.StatusForbidden, "insufficient_scope", "this route requires role "+want)
 	}
-}
-
-func joinRoles(roles []string) string {
-	out := ""
-	for i, r := range roles {
-		if i > 0 {
-			out += " or "
-		}
-		out += r
-	}
-	return out
 }
