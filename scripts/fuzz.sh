@@ -23,6 +23,7 @@ targets=(
   token:FuzzVerify
   token:FuzzVerifyClaims
   token:FuzzVerifyES256
+  token:FuzzFastPathAgrees
   store:FuzzParseYAML
   store:FuzzParseHtpasswd
   store:FuzzUsersFileAdd

@@ -21,7 +21,8 @@ type Verifier struct {
 	leeway   time.Duration
 	now      func() time.Time
 	revoked  Revocations
-	cache    *cache // nil when off
+	cache    *cache    // nil when off
+	fast     *fastHMAC // nil unless the current key is an HMAC key
 }
 
 // NewVerifier returns a Verifier accepting tokens signed by any key of keys, issued by o.Issuer for
@@ -57,6 +58,7 @@ func NewVerifier(keys *KeySet, o Options) *Verifier {
 	if o.CacheSize > 0 {
 		v.cache = newCache(o.CacheSize)
 	}
+	v.fast = newFastHMAC(keys)
 	return v
 }
 
@@ -69,8 +71,10 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 		return Claims{}, ErrTooLarge
 	}
 	var now time.Time
-	if v.cache != nil {
+	if v.cache != nil || v.fast != nil {
 		now = v.now()
+	}
+	if v.cache != nil {
 		if c, ok := v.cache.get(raw, now); ok {
 			if err := v.checkRevoked(ctx, c.ID); err != nil {
 				return Claims{}, err
@@ -81,12 +85,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	if err := checkShape(raw); err != nil {
 		return Claims{}, err
 	}
-	var wc wireClaims
-	tok, err := v.parser.ParseWithClaims(raw, &wc, v.keyFunc)
-	if err != nil {
-		return Claims{}, v.translate(err, tok, &wc)
-	}
-	c, err := v.checkClaims(&wc)
+	c, err := v.verifyFull(raw, now)
 	if err != nil {
 		return Claims{}, err
 	}
@@ -101,6 +100,30 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 		v.cache.put(raw, c, validFrom.Add(-v.leeway), now)
 	}
 	return c, nil
+}
+
+// verifyFull checks raw's signature and claims, on the fast path when it applies (see fastHMAC),
+// else through golang-jwt.
+func (v *Verifier) verifyFull(raw string, now time.Time) (Claims, error) {
+	if v.fast != nil {
+		switch c, res := v.fast.verify(v, raw, now); res {
+		case fastValid:
+			return c, nil
+		case fastBadSignature:
+			return Claims{}, ErrSignature
+		}
+	}
+	return v.verifyJWT(raw)
+}
+
+// verifyJWT is the full path: golang-jwt's parser and validator, then checkClaims.
+func (v *Verifier) verifyJWT(raw string) (Claims, error) {
+	var wc wireClaims
+	tok, err := v.parser.ParseWithClaims(raw, &wc, v.keyFunc)
+	if err != nil {
+		return Claims{}, v.translate(err, tok, &wc)
+	}
+	return v.checkClaims(&wc)
 }
 
 func (v *Verifier) checkRevoked(ctx context.Context, jti string) error {
