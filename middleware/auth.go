@@ -29,6 +29,15 @@ func ClaimsFrom(c *gin.Context) (token.Claims, bool) {
 	return ri.claims, true
 }
 
+// User returns the user the request acts for: the token's subject behind Auth, or the name a
+// successful login set (SetUser); "" when there is none.
+func User(c *gin.Context) string {
+	if ri := peekInfo(c); ri != nil {
+		return ri.user
+	}
+	return ""
+}
+
 // ClaimsFromContext returns the claims that Auth placed in the request's context.Context, for code
 // below Gin (plain http handlers, services).
 func ClaimsFromContext(ctx context.Context) (token.Claims, bool) {

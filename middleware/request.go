@@ -12,12 +12,8 @@ import (
 	"github.com/tokengate/tokengate/token"
 )
 
-// requestKey is the Gin context key of a request's *requestInfo.
-const requestKey = "tokengate.request"
-
 // requestInfo is what this package records about one request: its id, the user it acts for and,
-// behind Auth, the verified claims. It is one allocation, placed in the Gin context once, rather
-// than a c.Set (and an interface conversion) per value on every request.
+// behind Auth, the verified claims. It lives in the request's infoWriter (see infoOf).
 type requestInfo struct {
 	id        string
 	idHeader  [1]string // the X-Request-Id response header value, in this same allocation
@@ -27,23 +23,32 @@ type requestInfo struct {
 	ctx       claimsContext // the request's context.Context carrying &claims (ClaimsFromContext)
 }
 
+// infoWriter is the request's gin.ResponseWriter wrapped with its requestInfo. Keeping the record
+// here rather than in the Gin context (c.Set) saves the Keys map Gin would allocate for every
+// request, and the lock around each c.Get: the record is one allocation, found with a type
+// assertion. Gin gives each request a fresh Writer, so a record never outlives its request. Every
+// method of gin.ResponseWriter passes through unchanged.
+type infoWriter struct {
+	gin.ResponseWriter
+	info requestInfo
+}
+
 // infoOf returns the request's *requestInfo, making it when no middleware of this package has yet.
 func infoOf(c *gin.Context) *requestInfo {
-	if v, ok := c.Get(requestKey); ok {
-		if ri, ok := v.(*requestInfo); ok {
-			return ri
-		}
+	if w, ok := c.Writer.(*infoWriter); ok {
+		return &w.info
 	}
-	ri := &requestInfo{}
-	c.Set(requestKey, ri)
-	return ri
+	w := &infoWriter{ResponseWriter: c.Writer}
+	c.Writer = w
+	return &w.info
 }
 
 // peekInfo returns the request's *requestInfo, or nil when none was made.
 func peekInfo(c *gin.Context) *requestInfo {
-	v, _ := c.Get(requestKey)
-	ri, _ := v.(*requestInfo)
-	return ri
+	if w, ok := c.Writer.(*infoWriter); ok {
+		return &w.info
+	}
+	return nil
 }
 
 // claimsContext is a request context that also answers ClaimsFromContext. It lives inside the

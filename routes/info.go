@@ -35,20 +35,29 @@ func handleUnprotected() gin.HandlerFunc {
 
 // handleProtected is the demo's guarded route; it names the token's subject.
 func handleProtected() gin.HandlerFunc {
+	body := newUserMessage("Only available to people with valid tokens.")
 	return func(c *gin.Context) {
-		cl, _ := middleware.ClaimsFrom(c)
-		writeJSON(c, http.StatusOK, messageUser("Only available to people with valid tokens.", cl.Subject))
+		writeJSON(c, http.StatusOK, body.with(middleware.User(c)))
 	}
 }
 
-// messageUser returns {"message":message,"user":user}, byte for byte what c.JSON(gin.H{…}) writes
+// userMessage makes {"message":message,"user":user}, byte for byte what c.JSON(gin.H{…}) writes
 // (encoding/json: keys sorted, HTML-escaped), without reflection or a map: /protected is the hot
-// route.
-func messageUser(message, user string) []byte {
-	b := make([]byte, 0, len(`{"message":"","user":""}`)+len(message)+len(user)+8)
-	b = append(b, `{"message":`...)
+// route. The constant part is encoded once.
+type userMessage struct {
+	prefix []byte // {"message":"…","user":
+}
+
+func newUserMessage(message string) userMessage {
+	b := append([]byte(`{"message":`), nil...)
 	b = appendJSONString(b, message)
-	b = append(b, `,"user":`...)
+	return userMessage{prefix: append(b, `,"user":`...)}
+}
+
+// with returns the body for user.
+func (m userMessage) with(user string) []byte {
+	b := make([]byte, 0, len(m.prefix)+len(user)+3)
+	b = append(b, m.prefix...)
 	b = appendJSONString(b, user)
 	return append(b, '}')
 }
@@ -95,9 +104,9 @@ func handleMe() gin.HandlerFunc {
 
 // handleAdmin is the example of a route behind middleware.RequireRole("admin").
 func handleAdmin() gin.HandlerFunc {
+	body := newUserMessage("Welcome, administrator.")
 	return func(c *gin.Context) {
-		cl, _ := middleware.ClaimsFrom(c)
-		writeJSON(c, http.StatusOK, messageUser("Welcome, administrator.", cl.Subject))
+		writeJSON(c, http.StatusOK, body.with(middleware.User(c)))
 	}
 }
 
