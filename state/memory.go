@@ -18,7 +18,7 @@ const minPrune = 1024
 type Memory struct {
 	now func() time.Time
 
-	mu       sync.Mutex
+	mu       sync.RWMutex // read-locked only by IsRevoked, which runs on every verified request
 	revoked  map[string]time.Time // jti → revoked until
 	refresh  map[string]*memRefresh
 	families map[string]time.Time // family → revoked until
@@ -80,17 +80,23 @@ func (m *Memory) Revoke(_ context.Context, jti string, until time.Time) error {
 
 // IsRevoked implements [Store.IsRevoked].
 func (m *Memory) IsRevoked(_ context.Context, jti string) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
 	until, ok := m.revoked[jti]
+	m.mu.RUnlock()
 	if !ok {
 		return false, nil
 	}
-	if !live(m.now(), until) {
-		delete(m.revoked, jti)
-		return false, nil
+	if live(m.now(), until) {
+		return true, nil
 	}
-	return true, nil
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur, ok := m.revoked[jti]
+	if ok && live(m.now(), cur) { // revoked again meanwhile, for longer
+		return true, nil
+	}
+	delete(m.revoked, jti)
+	return false, nil
 }
 
 // SaveRefresh implements [Store.SaveRefresh].
