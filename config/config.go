@@ -145,6 +145,9 @@ type Log struct {
 	Level string `mapstructure:"level"`
 	// Format is text or json.
 	Format string `mapstructure:"format"`
+	// FlushInterval is how long an access line may wait to be written with others; 0 writes
+	// every line at once. Other records are always written at once.
+	FlushInterval time.Duration `mapstructure:"flush_interval"`
 }
 
 // Metrics holds the metrics settings (keys metrics.*).
@@ -192,7 +195,7 @@ func Defaults() *Config {
 			HashWait:    2 * time.Second,
 		},
 		State:   State{Backend: "memory"},
-		Log:     Log{Level: "info", Format: "text"},
+		Log:     Log{Level: "info", Format: "text", FlushInterval: 100 * time.Millisecond},
 		Metrics: Metrics{Enabled: true},
 	}
 }

@@ -85,6 +85,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"state.redis_url", c.State.RedisURL, ""},
 		{"log.level", c.Log.Level, "info"},
 		{"log.format", c.Log.Format, "text"},
+		{"log.flush_interval", c.Log.FlushInterval, 100 * time.Millisecond},
 		{"metrics.enabled", c.Metrics.Enabled, true},
 	}
 	for _, tt := range tests {
@@ -590,6 +591,9 @@ func TestValidate(t *testing.T) {
 		{"rediss ok", func(c *Config) { c.State.Backend, c.State.RedisURL = "redis", "rediss://user:pw@h:6380/2" }, ""},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, `log.level: "verbose" is not one of debug, info, warn, error`},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, `log.format: "xml" is not one of text, json`},
+		{"log flush_interval negative", func(c *Config) { c.Log.FlushInterval = -time.Second }, "log.flush_interval: must be between 0 and 1m0s (got -1s"},
+		{"log flush_interval too long", func(c *Config) { c.Log.FlushInterval = time.Hour }, "log.flush_interval: must be between 0 and 1m0s (got 1h0m0s"},
+		{"log flush_interval 0", func(c *Config) { c.Log.FlushInterval = 0 }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
