@@ -61,14 +61,13 @@ func loadConfig(path string, env []string, stderr io.Writer) (*config.Config, er
 	return cfg, nil
 }
 
+// newLogger returns the service's logger: slog's text or JSON handler at the configured level,
+// through middleware's LogHandler so that the access log can encode and batch its lines itself.
+// w is the log stream (a *middleware.LogWriter in serve).
 func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(middleware.NewLogHandler(w, cfg.Format, &slog.HandlerOptions{Level: level}))
 }
 
 // app is everything serve and check-config build from a configuration.
@@ -170,7 +169,11 @@ func serve(ctx context.Context, args, env []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, stderr)
+	// Access lines wait up to log.flush_interval to be written together; every other record is
+	// written at once, after them. Deferred first, so it runs last, on every way out of serve.
+	logOut := middleware.NewLogWriter(stderr, cfg.Log.FlushInterval)
+	defer logOut.Close()
+	log := newLogger(cfg.Log, logOut)
 	if cfg.Token.SecretGenerated {
 		log.Warn("WARNING: token.secret is not set; using a random secret for this process only. " +
 			"Tokens will not survive a restart and replicas will not accept each other's tokens. " +

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer is a stderr that serve's goroutines may write while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+// TestServeFlushesAccessLog: with a flush interval far longer than the test, serve holds the
+// access lines, and writes every one before it returns, in order with the records around it, and
+// redacted.
+func TestServeFlushesAccessLog(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	err := os.WriteFile(cfg, []byte(`
+server:
+  addr: "127.0.0.1:0"
+token:
+  secret: "serve-test-secret-0123456789abcdef0123456789"
+log:
+  level: info
+  format: text
+  flush_interval: 1m
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "--config", cfg}, nil, nil, &bytes.Buffer{}, &stderr) }()
+
+	var addr string
+	for deadline := time.Now().Add(30 * time.Second); addr == ""; {
+		if m := listeningRE.FindStringSubmatch(stderr.String()); m != nil {
+			addr = m[1]
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve returned before listening: %v\n%s", err, stderr.String())
+		case <-time.After(10 * time.Millisecond): // polling, not an assertion on time
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not listening within 30s:\n%s", stderr.String())
+		}
+	}
+	for _, path := range []string{"/unprotected", "/healthz?token=eyJhbGciOi.x.y"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if strings.Contains(stderr.String(), "msg=request") {
+		t.Errorf("access lines written at once, want them held for log.flush_interval:\n%s", stderr.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+
+	log := stderr.String()
+	order := []string{"msg=listening", "msg=request method=GET path=/unprotected status=200",
+		`msg=request method=GET path=/healthz query="token=REDACTED" status=200`, `msg="shutting down"`, "msg=stopped"}
+	rest := log
+	for _, want := range order {
+		i := strings.Index(rest, want)
+		if i < 0 {
+			t.Fatalf("log lacks %q after the lines before it:\n%s", want, log)
+		}
+		rest = rest[i+len(want):]
+	}
+	if strings.Contains(log, "eyJ") {
+		t.Errorf("the token reached the log:\n%s", log)
+	}
+}
