@@ -14,10 +14,11 @@ export PATH="$PATH:/usr/local/go/bin"
 FUZZTIME=${FUZZTIME:-10s}
 FUZZMINIMIZETIME=${FUZZMINIMIZETIME:-5s}
 
-# package:target, in the order of the request's path: lookup, login parsing, verification, the
-# users file, the configuration.
+# package:target, in the order of the request's path: lookup (and the access log), login parsing,
+# verification, the users file, the configuration.
 targets=(
   middleware:FuzzLookupExtract
+  middleware:FuzzAccessLogMatchesSlog
   routes:FuzzCredentials
   routes:FuzzStringFields
   token:FuzzVerify
