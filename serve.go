@@ -179,6 +179,8 @@ func serve(ctx context.Context, args, env []string, stdout, stderr io.Writer) er
 			"Tokens will not survive a restart and replicas will not accept each other's tokens. " +
 			"Set TOKENGATE_TOKEN_SECRET (32+ bytes) or token.secret_file for real use.")
 	}
+	var procs int
+	procs, cfg.Login.MaxConcurrentHashes = reserveHashProcs(env, cfg.Login.MaxConcurrentHashes)
 	a, err := build(cfg, log, true)
 	if err != nil {
 		return err
@@ -232,7 +234,8 @@ func serve(ctx context.Context, args, env []string, stdout, stderr io.Writer) er
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("version", version),
 		slog.String("algorithm", cfg.Token.Algorithm), slog.String("store", cfg.Store.Kind),
-		slog.String("state", cfg.State.Backend))
+		slog.String("state", cfg.State.Backend), slog.Int("gomaxprocs", procs),
+		slog.Int("hash_slots", cfg.Login.MaxConcurrentHashes))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

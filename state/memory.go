@@ -18,7 +18,7 @@ const minPrune = 1024
 type Memory struct {
 	now func() time.Time
 
-	mu       sync.RWMutex // read-locked only by IsRevoked, which runs on every verified request
+	mu       sync.RWMutex         // read-locked only by IsRevoked, which runs on every verified request
 	revoked  map[string]time.Time // jti → revoked until
 	refresh  map[string]*memRefresh
 	families map[string]time.Time // family → revoked until
