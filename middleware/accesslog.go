@@ -22,12 +22,12 @@ import (
 // Loggers derived with With or WithGroup use the plain slog handler (their records go to the same
 // LogWriter, at once); AccessLog uses its own encoder only under the LogHandler itself.
 type LogHandler struct {
-	slog.Handler // the slog handler: every record that is not an access line
-	out          *LogWriter
-	json         bool
-	fast         bool // the options change nothing in an access line: AccessLog may encode it
-	lines        sync.Pool
-	second       atomic.Pointer[secondStamp] // the last second formatted, for the next line's time
+	base   slog.Handler // slog's own handler: every record that is not an access line
+	out    *LogWriter
+	json   bool
+	fast   bool // the options change nothing in an access line: AccessLog may encode it
+	lines  sync.Pool
+	second atomic.Pointer[secondStamp] // the last second formatted, for the next line's time
 }
 
 // NewLogHandler returns a LogHandler in format "json" (slog.NewJSONHandler) or anything else
@@ -47,13 +47,27 @@ func NewLogHandler(w io.Writer, format string, opts *slog.HandlerOptions) *LogHa
 	}
 	h := &LogHandler{out: out, json: format == "json", fast: opts.ReplaceAttr == nil && !opts.AddSource}
 	if h.json {
-		h.Handler = slog.NewJSONHandler(out, opts)
+		h.base = slog.NewJSONHandler(out, opts)
 	} else {
-		h.Handler = slog.NewTextHandler(out, opts)
+		h.base = slog.NewTextHandler(out, opts)
 	}
 	h.lines.New = func() any { return new(lineBuffers) }
 	return h
 }
+
+// Enabled reports whether slog's handler handles records at level.
+func (h *LogHandler) Enabled(ctx context.Context, level slog.Level) bool {
+	return h.base.Enabled(ctx, level)
+}
+
+// Handle writes r as slog's handler does, at once (after any pending access lines).
+func (h *LogHandler) Handle(ctx context.Context, r slog.Record) error { return h.base.Handle(ctx, r) }
+
+// WithAttrs returns slog's handler with attrs; its records go to the same LogWriter.
+func (h *LogHandler) WithAttrs(attrs []slog.Attr) slog.Handler { return h.base.WithAttrs(attrs) }
+
+// WithGroup returns slog's handler with the group; its records go to the same LogWriter.
+func (h *LogHandler) WithGroup(name string) slog.Handler { return h.base.WithGroup(name) }
 
 // lineBuffers are AccessLog's pooled scratch buffers: the redacted query and the encoded line.
 type lineBuffers struct {
@@ -121,7 +135,7 @@ func (h *LogHandler) writeAccess(ctx context.Context, r *accessRecord, b *lineBu
 		s = h.stamp(r.time)
 	}
 	if !h.fast || s == nil && !r.time.IsZero() {
-		_ = h.Handler.Handle(ctx, r.slogRecord(string(r.query)))
+		_ = h.base.Handle(ctx, r.slogRecord(string(r.query)))
 		return
 	}
 	if h.json {

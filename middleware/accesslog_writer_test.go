@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -372,5 +373,45 @@ func TestLogHandlerWrapsPlainWriter(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[0], `"msg":"request"`) || !strings.HasSuffix(lines[1], `"msg":"after","k":1}`) {
 		t.Errorf("log = %q, want the access line, then the record", buf.String())
+	}
+}
+
+// BenchmarkLogWriter is one 200-byte access line into a LogWriter over /dev/null and over a pipe
+// (drained by a goroutine), written at once (interval 0: one write(2) per line, as slog does) or
+// batched: the system-call cost the batching saves.
+func BenchmarkLogWriter(b *testing.B) {
+	line := []byte(strings.Repeat("x", 199) + "\n")
+	for _, sink := range []string{"devnull", "pipe"} {
+		for _, interval := range []time.Duration{0, 100 * time.Millisecond} {
+			name := sink + "/each"
+			if interval > 0 {
+				name = sink + "/batched"
+			}
+			b.Run(name, func(b *testing.B) {
+				var w *os.File
+				if sink == "devnull" {
+					f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+					if err != nil {
+						b.Fatal(err)
+					}
+					w = f
+				} else {
+					pr, pw, err := os.Pipe()
+					if err != nil {
+						b.Fatal(err)
+					}
+					go func() { _, _ = io.Copy(io.Discard, pr); pr.Close() }()
+					w = pw
+				}
+				defer w.Close()
+				l := NewLogWriter(w, interval)
+				defer l.Close()
+				b.SetBytes(int64(len(line)))
+				b.ReportAllocs()
+				for b.Loop() {
+					l.writeLine(line)
+				}
+			})
+		}
 	}
 }
