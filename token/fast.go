@@ -6,6 +6,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"hash"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -77,13 +78,7 @@ func (f *fastHMAC) verify(v *Verifier, raw string, now time.Time) (Claims, fastR
 		return Claims{}, fastNotMine
 	}
 	rest := raw[h+1:]
-	dot := -1
-	for i := 0; i < len(rest); i++ {
-		if rest[i] == '.' {
-			dot = i
-			break
-		}
-	}
+	dot := strings.IndexByte(rest, '.')
 	if dot < 0 {
 		return Claims{}, fastNotMine
 	}
@@ -208,48 +203,25 @@ func (c *fastClaims) parse(b []byte) bool {
 		seen |= 1 << n
 		i = j + 1
 		switch key {
-		case "sub", "iss", "jti":
-			var v string
-			if v, i, ok = plainAt(s, i); !ok {
-				return false
-			}
-			switch key {
-			case "sub":
-				c.sub = v
-			case "iss":
-				c.iss = v
-			default:
-				c.jti = v
-			}
+		case "sub":
+			c.sub, i, ok = plainAt(s, i)
+		case "iss":
+			c.iss, i, ok = plainAt(s, i)
+		case "jti":
+			c.jti, i, ok = plainAt(s, i)
 		case "aud":
-			if i < len(s) && s[i] == '[' {
-				if c.aud, i, ok = plainList(s, i); !ok || len(c.aud) == 0 {
-					return false
-				}
-			} else {
-				var v string
-				if v, i, ok = plainAt(s, i); !ok {
-					return false
-				}
-				c.aud = []string{v}
-			}
+			c.aud, i, ok = audienceAt(s, i)
 		case "roles":
-			if c.roles, i, ok = plainList(s, i); !ok {
-				return false
-			}
-		default: // exp, nbf, iat
-			var d fastDate
-			if d, i, ok = dateAt(s, i); !ok {
-				return false
-			}
-			switch key {
-			case "exp":
-				c.exp = d
-			case "nbf":
-				c.nbf = d
-			default:
-				c.iat = d
-			}
+			c.roles, i, ok = plainList(s, i)
+		case "exp":
+			c.exp, i, ok = dateAt(s, i)
+		case "nbf":
+			c.nbf, i, ok = dateAt(s, i)
+		case "iat":
+			c.iat, i, ok = dateAt(s, i)
+		}
+		if !ok {
+			return false
 		}
 		if i >= len(s) {
 			return false
@@ -290,6 +262,19 @@ func plainAt(s string, i int) (string, int, bool) {
 		}
 	}
 	return "", i, false
+}
+
+// audienceAt reads aud: one plain string, or a non-empty array of them.
+func audienceAt(s string, i int) ([]string, int, bool) {
+	if i < len(s) && s[i] == '[' {
+		list, j, ok := plainList(s, i)
+		return list, j, ok && len(list) > 0
+	}
+	v, j, ok := plainAt(s, i)
+	if !ok {
+		return nil, i, false
+	}
+	return []string{v}, j, true
 }
 
 // plainList reads a JSON array of plain strings (see plainAt) at s[i] == '['.
