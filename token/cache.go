@@ -91,7 +91,7 @@ func (c *cache) get(raw string, now time.Time) (Claims, bool) {
 	if !e.ref.Load() {
 		e.ref.Store(true)
 	}
-	return e.claims.clone(), true
+	return e.claims, true // shared: Verify copies them, VerifyRequest's caller must not modify them
 }
 
 // put caches claims for raw, verified at now, unless they expire by then.
@@ -112,7 +112,7 @@ func (c *cache) put(raw string, claims Claims, validFrom, now time.Time) {
 		slot = sh.evict(now)
 	}
 	// Clone: raw may be a slice of a larger request buffer we must not keep alive.
-	e := &cacheEntry{raw: strings.Clone(raw), hash: h, claims: claims.clone(), validFrom: validFrom, slot: slot}
+	e := &cacheEntry{raw: strings.Clone(raw), hash: h, claims: claims.Clone(), validFrom: validFrom, slot: slot}
 	sh.ring[slot] = e
 	sh.m[h] = e
 }
@@ -158,8 +158,9 @@ func (c *cache) len() int {
 	return n
 }
 
-// clone copies the slices of c into one new allocation, so that no caller shares them.
-func (c Claims) clone() Claims {
+// Clone returns a copy of c whose Roles and Audience share no memory with c's (one allocation for
+// both).
+func (c Claims) Clone() Claims {
 	nr, na := len(c.Roles), len(c.Audience)
 	if nr+na == 0 {
 		return c

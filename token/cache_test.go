@@ -283,3 +283,78 @@ func TestCacheComparesWholeToken(t *testing.T) {
 	_, err := v.Verify(context.Background(), forged)
 	wantErr(t, err, ErrSignature, forged)
 }
+
+// TestVerifyRequestShares: VerifyRequest hands out the cache's claims (no copy), Verify and Clone
+// copies that the caller may change without changing what the next request sees.
+func TestVerifyRequestShares(t *testing.T) {
+	clk := newClock()
+	v, is := cachedVerifier(t, clk, 10, nil)
+	raw, _ := mustIssue(t, is, "alice")
+	ctx := context.Background()
+	if _, err := v.VerifyRequest(ctx, raw, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := v.VerifyRequest(ctx, raw, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := v.VerifyRequest(ctx, raw, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &a.Roles[0] != &b.Roles[0] {
+		t.Error("cached claims were copied: VerifyRequest should share the cache's")
+	}
+	for _, c := range []Claims{mustVerify(t, v, raw), a.Clone()} {
+		if &c.Roles[0] == &a.Roles[0] || &c.Audience[0] == &a.Audience[0] {
+			t.Fatal("Verify or Clone shares memory with the cache")
+		}
+		c.Roles[0], c.Audience[0] = "root", "x"
+	}
+	if c, _ := v.VerifyRequest(ctx, raw, time.Time{}); c.Roles[0] != "admin" || c.Audience[0] != testAudience {
+		t.Errorf("a copy's change reached the cache: %+v", c)
+	}
+}
+
+// TestVerifyRequestArrived: a cached token's time limits are checked at the arrival time given
+// (not at a fresh reading of the clock) by a Verifier on the real clock; full verification, and a
+// Verifier made with Options.Now, read the Verifier's own clock.
+func TestVerifyRequestArrived(t *testing.T) {
+	ctx := context.Background()
+	for _, own := range []bool{false, true} {
+		clk := newClock()
+		v, is := cachedVerifier(t, clk, 10, nil)
+		v.ownClock = own // false: as if clk were the real clock (Options.Now unset)
+		raw, c := mustIssue(t, is, "alice")
+		if _, err := v.VerifyRequest(ctx, raw, time.Time{}); err != nil { // cached now
+			t.Fatal(err)
+		}
+		arrived := clk.Now().Add(time.Minute)
+		clk.Set(c.ExpiresAt.Add(time.Hour))
+		_, err := v.VerifyRequest(ctx, raw, arrived)
+		if own {
+			wantErr(t, err, ErrExpired, raw)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("cached token at its arrival time: %v", err)
+		}
+		// Expired at the arrival time: the entry goes, and full verification reads the clock.
+		_, err = v.VerifyRequest(ctx, raw, c.ExpiresAt.Add(testLeeway+time.Second))
+		wantErr(t, err, ErrExpired, raw)
+		if n := v.cache.len(); n != 0 {
+			t.Errorf("expired entry kept: len = %d", n)
+		}
+		_, err = v.VerifyRequest(ctx, raw, arrived)
+		wantErr(t, err, ErrExpired, raw) // not cached any more: the clock decides
+	}
+}
+
+func mustVerify(tb testing.TB, v *Verifier, raw string) Claims {
+	tb.Helper()
+	c, err := v.Verify(context.Background(), raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
