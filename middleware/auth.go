@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,13 +21,20 @@ type Verifier interface {
 // ctxKey is the request context key of the verified claims.
 type ctxKey struct{}
 
-// ClaimsFrom returns the claims that Auth placed in the Gin context.
+// RequestVerifier is a Verifier that can also check a token at the time its request arrived and
+// hand out claims shared with its cache (see token.Verifier.VerifyRequest); *token.Verifier
+// implements it. Auth uses it when v has it; ClaimsFrom and ClaimsFromContext then return copies.
+type RequestVerifier interface {
+	VerifyRequest(ctx context.Context, raw string, arrived time.Time) (token.Claims, error)
+}
+
+// ClaimsFrom returns the claims that Auth placed in the Gin context: a copy the caller may modify.
 func ClaimsFrom(c *gin.Context) (token.Claims, bool) {
 	ri := peekInfo(c)
 	if ri == nil || !ri.hasClaims {
 		return token.Claims{}, false
 	}
-	return ri.claims, true
+	return ri.claims.Clone(), true
 }
 
 // User returns the user the request acts for: the token's subject behind Auth, or the name a
@@ -39,13 +47,13 @@ func User(c *gin.Context) string {
 }
 
 // ClaimsFromContext returns the claims that Auth placed in the request's context.Context, for code
-// below Gin (plain http handlers, services).
+// below Gin (plain http handlers, services): a copy the caller may modify.
 func ClaimsFromContext(ctx context.Context) (token.Claims, bool) {
 	cl, ok := ctx.Value(ctxKey{}).(*token.Claims)
 	if !ok {
 		return token.Claims{}, false
 	}
-	return *cl, true
+	return cl.Clone(), true
 }
 
 // Auth guards the routes behind it: it extracts the one token the request carries (see
@@ -56,6 +64,7 @@ func ClaimsFromContext(ctx context.Context) (token.Claims, bool) {
 //   - 401 invalid_token with error_description when the token is bad, revoked or expired;
 //   - 503 unavailable when revocation state cannot be read (never "allow").
 func Auth(v Verifier, l Lookup) gin.HandlerFunc {
+	rv, _ := v.(RequestVerifier)
 	return func(c *gin.Context) {
 		raw, err := l.Extract(c.Request)
 		if err != nil {
@@ -67,7 +76,12 @@ func Auth(v Verifier, l Lookup) gin.HandlerFunc {
 			WriteError(c, http.StatusBadRequest, "invalid_request", err.Error())
 			return
 		}
-		cl, err := v.Verify(c.Request.Context(), raw)
+		var cl token.Claims
+		if rv != nil {
+			cl, err = rv.VerifyRequest(c.Request.Context(), raw, Arrival(c))
+		} else {
+			cl, err = v.Verify(c.Request.Context(), raw)
+		}
 		if err != nil {
 			if errors.Is(err, token.ErrStateUnavailable) {
 				c.Header("Retry-After", "1")
@@ -92,10 +106,9 @@ func Auth(v Verifier, l Lookup) gin.HandlerFunc {
 // run after Auth. Otherwise it answers 403 insufficient_scope with a Bearer challenge (RFC 6750 §3.1).
 func RequireRole(roles ...string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		cl, ok := ClaimsFrom(c)
-		if ok {
+		if ri := peekInfo(c); ri != nil && ri.hasClaims {
 			for _, r := range roles {
-				if slices.Contains(cl.Roles, r) {
+				if slices.Contains(ri.claims.Roles, r) {
 					c.Next()
 					return
 				}

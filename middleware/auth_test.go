@@ -2,10 +2,12 @@ package middleware
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -72,5 +74,75 @@ func TestAuthPlacesClaims(t *testing.T) {
 	}
 	if _, ok := ClaimsFromContext(context.Background()); ok {
 		t.Fatal("claims from a context Auth never saw")
+	}
+}
+
+// arrivalVerifier is a RequestVerifier that records the arrival time Auth passes.
+type arrivalVerifier struct {
+	fakeVerifier
+	arrived *time.Time
+}
+
+func (a arrivalVerifier) VerifyRequest(ctx context.Context, raw string, arrived time.Time) (token.Claims, error) {
+	*a.arrived = arrived
+	return a.Verify(ctx, raw)
+}
+
+// TestAuthVerifiesAtArrival: Auth hands a RequestVerifier the request's arrival time, the one
+// reading of the clock that the access log took.
+func TestAuthVerifiesAtArrival(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	var arrived, seen time.Time
+	r := gin.New()
+	r.Use(RequestID(), AccessLog(slog.New(slog.DiscardHandler), "token"))
+	r.GET("/p", Auth(arrivalVerifier{fakeVerifier{}, &arrived}, Lookup{Sources: []string{SourceHeader}}), func(c *gin.Context) {
+		seen = Arrival(c)
+		c.Status(http.StatusNoContent)
+	})
+	req := httptest.NewRequest(http.MethodGet, "/p", nil)
+	req.Header.Set("Authorization", "Bearer good")
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, req)
+	if w.Code != http.StatusNoContent || arrived.IsZero() || !arrived.Equal(seen) {
+		t.Fatalf("status %d; VerifyRequest got arrival %v, the request's is %v", w.Code, arrived, seen)
+	}
+}
+
+// TestAuthHandsOutCopies: behind a real caching token.Verifier (whose cached claims Auth does not
+// copy), what ClaimsFrom and ClaimsFromContext return is the caller's to change: the next request
+// with the same token still has its roles.
+func TestAuthHandsOutCopies(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	keys, err := token.NewHMACKeys("HS256", []byte("a-test-secret-of-at-least-32-bytes!!"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := token.Options{Issuer: "tg", Audience: "tg", CacheSize: 10}
+	raw, _, err := token.NewIssuer(keys, o).Issue("alice", []string{"admin", "ops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := Auth(token.NewVerifier(keys, o), Lookup{Sources: []string{SourceHeader}})
+	r := gin.New()
+	r.GET("/change", auth, func(c *gin.Context) {
+		g, _ := ClaimsFrom(c)
+		rc, _ := ClaimsFromContext(c.Request.Context())
+		g.Roles[0], g.Audience[0] = "guest", "x"
+		rc.Roles[0], rc.Audience[0] = "guest", "x"
+		c.Status(http.StatusNoContent)
+	})
+	r.GET("/admin", auth, RequireRole("admin"), func(c *gin.Context) {
+		g, _ := ClaimsFrom(c)
+		rc, _ := ClaimsFromContext(c.Request.Context())
+		c.String(http.StatusOK, "%s %s %s %s", g.Roles[0], g.Audience[0], rc.Roles[0], rc.Audience[0])
+	})
+	for i, path := range []string{"/change", "/change", "/admin", "/change", "/admin"} {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("Authorization", "Bearer "+raw)
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if path == "/admin" && (w.Code != http.StatusOK || w.Body.String() != "admin tg admin tg") {
+			t.Fatalf("request %d %s: %d %q: a handler's change reached the cache", i, path, w.Code, w.Body)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -15,12 +16,42 @@ import (
 // requestInfo is what this package records about one request: its id, the user it acts for and,
 // behind Auth, the verified claims. It lives in the request's infoWriter (see infoOf).
 type requestInfo struct {
-	id        string
-	idHeader  [1]string // the X-Request-Id response header value, in this same allocation
+	idHeader  [1]string // the request id: the X-Request-Id response header value, in this same allocation
 	user      string
 	claims    token.Claims
-	hasClaims bool
+	hasClaims bool          // claims' Roles and Audience may be the verified-token cache's: read only
+	finished  bool          // took is set (Finish)
 	ctx       claimsContext // the request's context.Context carrying &claims (ClaimsFromContext)
+	start     time.Time     // Arrival
+	took      time.Duration // Finish: the request ended at start+took
+}
+
+// id returns the request's id ("" when RequestID did not run).
+func (ri *requestInfo) id() string { return ri.idHeader[0] }
+
+// Arrival returns the time the request arrived. The first call for a request reads the clock
+// (AccessLog makes it as the request comes in); later calls return that same time. The access log,
+// the metrics and Auth's expiry check of a cached token share this one reading: the clock costs
+// about 0.1 µs a reading here, a tenth of a cached verification.
+func Arrival(c *gin.Context) time.Time {
+	ri := infoOf(c)
+	if ri.start.IsZero() {
+		ri.start = time.Now()
+	}
+	return ri.start
+}
+
+// Finish returns the time the request finished and how long it took since Arrival. Call it once
+// the handlers have run (after c.Next): the first call reads the clock, later calls return the
+// same answer, so that the metrics and the access log report the same duration.
+func Finish(c *gin.Context) (time.Time, time.Duration) {
+	start := Arrival(c)
+	ri := infoOf(c)
+	if !ri.finished {
+		// One reading of the monotonic clock (time.Now reads two clocks).
+		ri.took, ri.finished = time.Since(start), true
+	}
+	return start.Add(ri.took), ri.took
 }
 
 // infoWriter is the request's gin.ResponseWriter wrapped with its requestInfo. Keeping the record

@@ -39,20 +39,42 @@ func observe(o Observer) gin.HandlerFunc {
 		return func(c *gin.Context) { c.Next() }
 	}
 	return func(c *gin.Context) {
-		start := time.Now()
+		middleware.Arrival(c)
 		c.Next()
-		o.Request(c.FullPath(), c.Request.Method, c.Writer.Status(), time.Since(start))
+		_, took := middleware.Finish(c) // the access log's reading of the clock: one for both
+		o.Request(c.FullPath(), c.Request.Method, c.Writer.Status(), took)
 	}
 }
 
 // observedVerifier counts verification outcomes.
 type observedVerifier struct {
-	v middleware.Verifier
-	o Observer
+	v  middleware.Verifier
+	rv middleware.RequestVerifier // v's, when it has one
+	o  Observer
+}
+
+func newObservedVerifier(v middleware.Verifier, o Observer) observedVerifier {
+	rv, _ := v.(middleware.RequestVerifier)
+	return observedVerifier{v: v, rv: rv, o: o}
 }
 
 func (ov observedVerifier) Verify(ctx context.Context, raw string) (token.Claims, error) {
 	cl, err := ov.v.Verify(ctx, raw)
+	ov.count(err)
+	return cl, err
+}
+
+// VerifyRequest implements middleware.RequestVerifier (Verify when the inner Verifier does not).
+func (ov observedVerifier) VerifyRequest(ctx context.Context, raw string, arrived time.Time) (token.Claims, error) {
+	if ov.rv == nil {
+		return ov.Verify(ctx, raw)
+	}
+	cl, err := ov.rv.VerifyRequest(ctx, raw, arrived)
+	ov.count(err)
+	return cl, err
+}
+
+func (ov observedVerifier) count(err error) {
 	switch {
 	case err == nil:
 		ov.o.Verify("valid")
@@ -65,5 +87,4 @@ func (ov observedVerifier) Verify(ctx context.Context, raw string) (token.Claims
 	default:
 		ov.o.Verify("invalid")
 	}
-	return cl, err
 }

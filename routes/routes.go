@@ -88,7 +88,7 @@ func New(d Deps) (http.Handler, error) {
 	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
 
 	guard := &loginGuard{state: d.State, policy: d.Login}
-	auth := middleware.Auth(observedVerifier{d.Verifier, d.Observe}, d.Lookup)
+	auth := middleware.Auth(newObservedVerifier(d.Verifier, d.Observe), d.Lookup)
 
 	r.Use(
 		middleware.RequestID(),
