@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -37,7 +38,7 @@ func handleUnprotected() gin.HandlerFunc {
 func handleProtected() gin.HandlerFunc {
 	body := newUserMessage("Only available to people with valid tokens.")
 	return func(c *gin.Context) {
-		writeJSON(c, http.StatusOK, body.with(middleware.User(c)))
+		body.write(c, http.StatusOK, middleware.User(c))
 	}
 }
 
@@ -54,12 +55,27 @@ func newUserMessage(message string) userMessage {
 	return userMessage{prefix: append(b, `,"user":`...)}
 }
 
-// with returns the body for user.
-func (m userMessage) with(user string) []byte {
-	b := make([]byte, 0, len(m.prefix)+len(user)+3)
+// appendTo appends the body for user to b.
+func (m userMessage) appendTo(b []byte, user string) []byte {
 	b = append(b, m.prefix...)
 	b = appendJSONString(b, user)
 	return append(b, '}')
+}
+
+// bodyBufs holds the buffers that userMessage.write builds bodies in. A Write copies the body into
+// the connection's buffer and must not keep it (io.Writer), so the buffer is reused: one
+// allocation less per request on the hot route.
+var bodyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// write answers with status and the body for user.
+func (m userMessage) write(c *gin.Context, status int, user string) {
+	bp := bodyBufs.Get().(*[]byte)
+	b := m.appendTo((*bp)[:0], user)
+	writeJSON(c, status, b)
+	if cap(b) <= 4096 { // an odd huge user name does not pin its buffer in the pool
+		*bp = b[:0]
+		bodyBufs.Put(bp)
+	}
 }
 
 // appendJSONString appends s as encoding/json encodes it. Printable ASCII other than the five
@@ -106,7 +122,7 @@ func handleMe() gin.HandlerFunc {
 func handleAdmin() gin.HandlerFunc {
 	body := newUserMessage("Welcome, administrator.")
 	return func(c *gin.Context) {
-		writeJSON(c, http.StatusOK, body.with(middleware.User(c)))
+		body.write(c, http.StatusOK, middleware.User(c))
 	}
 }
 

@@ -26,7 +26,7 @@ func TestUserMessageMatchesEncodingJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := m.with(name); string(got) != string(want) {
+			if got := m.appendTo([]byte("junk")[:0], name); string(got) != string(want) {
 				t.Errorf("message %q, user %q: %s, want %s", message, name, got, want)
 			}
 		}
