@@ -25,13 +25,13 @@ type ctxKey struct{}
 // hand out claims shared with its cache (see token.Verifier.VerifyRequest); *token.Verifier
 // implements it. Auth uses it when v has it; ClaimsFrom and ClaimsFromContext then return copies.
 type RequestVerifier interface {
-	VerifyRequest(ctx context.Context, raw string, arrived time.Time) (token.Claims, error)
+	VerifyRequest(ctx context.Context, raw string, arrived time.Time) (*token.Claims, error)
 }
 
 // ClaimsFrom returns the claims that Auth placed in the Gin context: a copy the caller may modify.
 func ClaimsFrom(c *gin.Context) (token.Claims, bool) {
 	ri := peekInfo(c)
-	if ri == nil || !ri.hasClaims {
+	if ri == nil || ri.claims == nil {
 		return token.Claims{}, false
 	}
 	return ri.claims.Clone(), true
@@ -76,11 +76,13 @@ func Auth(v Verifier, l Lookup) gin.HandlerFunc {
 			WriteError(c, http.StatusBadRequest, "invalid_request", err.Error())
 			return
 		}
-		var cl token.Claims
+		var cl *token.Claims
 		if rv != nil {
 			cl, err = rv.VerifyRequest(c.Request.Context(), raw, Arrival(c))
 		} else {
-			cl, err = v.Verify(c.Request.Context(), raw)
+			var own token.Claims
+			own, err = v.Verify(c.Request.Context(), raw)
+			cl = &own
 		}
 		if err != nil {
 			if errors.Is(err, token.ErrStateUnavailable) {
@@ -95,8 +97,8 @@ func Auth(v Verifier, l Lookup) gin.HandlerFunc {
 			return
 		}
 		ri := infoOf(c)
-		ri.claims, ri.hasClaims, ri.user = cl, true, cl.Subject
-		ri.ctx = claimsContext{Context: c.Request.Context(), claims: &ri.claims}
+		ri.claims, ri.user = cl, cl.Subject
+		ri.ctx = claimsContext{Context: c.Request.Context(), claims: cl}
 		c.Request = c.Request.WithContext(&ri.ctx)
 		c.Next()
 	}
@@ -106,7 +108,7 @@ func Auth(v Verifier, l Lookup) gin.HandlerFunc {
 // run after Auth. Otherwise it answers 403 insufficient_scope with a Bearer challenge (RFC 6750 §3.1).
 func RequireRole(roles ...string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if ri := peekInfo(c); ri != nil && ri.hasClaims {
+		if ri := peekInfo(c); ri != nil && ri.claims != nil {
 			for _, r := range roles {
 				if slices.Contains(ri.claims.Roles, r) {
 					c.Next()

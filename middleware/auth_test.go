@@ -83,10 +83,13 @@ type arrivalVerifier struct {
 	arrived *time.Time
 }
 
-func (a arrivalVerifier) VerifyRequest(ctx context.Context, raw string, arrived time.Time) (token.Claims, error) {
+func (a arrivalVerifier) VerifyRequest(ctx context.Context, raw string, arrived time.Time) (*token.Claims, error) {
 	*a.arrived = arrived
-	return a.Verify(ctx, raw)
+	cl, err := a.Verify(ctx, raw)
+	return &cl, err
 }
+
+var _ RequestVerifier = arrivalVerifier{}
 
 // TestAuthVerifiesAtArrival: Auth hands a RequestVerifier the request's arrival time, the one
 // reading of the clock that the access log took.

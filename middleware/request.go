@@ -16,14 +16,13 @@ import (
 // requestInfo is what this package records about one request: its id, the user it acts for and,
 // behind Auth, the verified claims. It lives in the request's infoWriter (see infoOf).
 type requestInfo struct {
-	idHeader  [1]string // the request id: the X-Request-Id response header value, in this same allocation
-	user      string
-	claims    token.Claims
-	hasClaims bool          // claims' Roles and Audience may be the verified-token cache's: read only
-	finished  bool          // took is set (Finish)
-	ctx       claimsContext // the request's context.Context carrying &claims (ClaimsFromContext)
-	start     time.Time     // Arrival
-	took      time.Duration // Finish: the request ended at start+took
+	idHeader [1]string // the request id: the X-Request-Id response header value, in this same allocation
+	user     string
+	claims   *token.Claims // behind Auth; may be the verified-token cache's own: read only
+	finished bool          // took is set (Finish)
+	ctx      claimsContext // the request's context.Context carrying claims (ClaimsFromContext)
+	start    time.Time     // Arrival
+	took     time.Duration // Finish: the request ended at start+took
 }
 
 // id returns the request's id ("" when RequestID did not run).

@@ -65,9 +65,13 @@ func (ov observedVerifier) Verify(ctx context.Context, raw string) (token.Claims
 }
 
 // VerifyRequest implements middleware.RequestVerifier (Verify when the inner Verifier does not).
-func (ov observedVerifier) VerifyRequest(ctx context.Context, raw string, arrived time.Time) (token.Claims, error) {
+func (ov observedVerifier) VerifyRequest(ctx context.Context, raw string, arrived time.Time) (*token.Claims, error) {
 	if ov.rv == nil {
-		return ov.Verify(ctx, raw)
+		cl, err := ov.Verify(ctx, raw)
+		if err != nil {
+			return nil, err
+		}
+		return &cl, nil
 	}
 	cl, err := ov.rv.VerifyRequest(ctx, raw, arrived)
 	ov.count(err)

@@ -72,26 +72,27 @@ func (c *cache) locate(raw string) (*cacheShard, uint64) {
 	return &c.shards[h&c.mask], h
 }
 
-// get returns a copy of the claims cached for raw if they are valid at now.
-func (c *cache) get(raw string, now time.Time) (Claims, bool) {
+// get returns the claims cached for raw if they are valid at now, nil otherwise. They are the
+// entry's own, never modified after put: the caller must not modify them either (Verify copies).
+func (c *cache) get(raw string, now time.Time) *Claims {
 	sh, h := c.locate(raw)
 	sh.mu.RLock()
 	e := sh.m[h]
 	sh.mu.RUnlock()
 	if e == nil || e.raw != raw {
-		return Claims{}, false
+		return nil
 	}
 	if !now.Before(e.claims.ExpiresAt) {
 		sh.remove(e)
-		return Claims{}, false
+		return nil
 	}
 	if now.Before(e.validFrom) {
-		return Claims{}, false // the clock went back; full verification decides
+		return nil // the clock went back; full verification decides
 	}
 	if !e.ref.Load() {
 		e.ref.Store(true)
 	}
-	return e.claims, true // shared: Verify copies them, VerifyRequest's caller must not modify them
+	return &e.claims
 }
 
 // put caches claims for raw, verified at now, unless they expire by then.

@@ -42,14 +42,14 @@ func TestCacheEntryEndsAtExp(t *testing.T) {
 		t.Fatalf("cache len = %d, want 1", n)
 	}
 	clk.Set(issued.ExpiresAt.Add(-time.Nanosecond))
-	if _, ok := v.cache.get(raw, clk.Now()); !ok {
+	if v.cache.get(raw, clk.Now()) == nil {
 		t.Error("cache miss just before exp, want hit")
 	}
 	if _, err := v.Verify(ctx, raw); err != nil {
 		t.Fatal(err)
 	}
 	clk.Set(issued.ExpiresAt)
-	if _, ok := v.cache.get(raw, clk.Now()); ok {
+	if v.cache.get(raw, clk.Now()) != nil {
 		t.Error("cache hit at exp, want miss")
 	}
 	if n := v.cache.len(); n != 0 {
@@ -190,10 +190,10 @@ func TestCacheEvictsExpiredFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := clk.Now()
-	if _, ok := v.cache.get(longRaw, now); !ok {
+	if v.cache.get(longRaw, now) == nil {
 		t.Error("live entry evicted")
 	}
-	if _, ok := v.cache.get(newRaw, now); !ok {
+	if v.cache.get(newRaw, now) == nil {
 		t.Error("new entry not cached")
 	}
 }
@@ -302,7 +302,7 @@ func TestVerifyRequestShares(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if &a.Roles[0] != &b.Roles[0] {
+	if a != b || &a.Roles[0] != &b.Roles[0] {
 		t.Error("cached claims were copied: VerifyRequest should share the cache's")
 	}
 	for _, c := range []Claims{mustVerify(t, v, raw), a.Clone()} {

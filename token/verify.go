@@ -69,9 +69,9 @@ func NewVerifier(keys *KeySet, o Options) *Verifier {
 // ErrStateUnavailable. A token served from the verified-token cache has its time limits checked
 // again and its jti checked against the revocation store, like any other.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
-	c, shared, err := v.verify(ctx, raw, time.Time{})
-	if shared {
-		c = c.Clone()
+	cached, c, err := v.verify(ctx, raw, time.Time{})
+	if cached != nil {
+		return cached.Clone(), nil
 	}
 	return c, err
 }
@@ -82,17 +82,22 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 //   - a cached token's time limits are checked at arrived rather than at a fresh reading of the
 //     clock (a zero arrived, or a Verifier made with Options.Now, reads the Verifier's own clock;
 //     full verification always does);
-//   - a cached token's claims are not copied: their Roles and Audience are the cache's own, and
-//     the caller must not modify them (Claims.Clone makes a copy that it may modify).
-func (v *Verifier) VerifyRequest(ctx context.Context, raw string, arrived time.Time) (Claims, error) {
-	c, _, err := v.verify(ctx, raw, arrived)
-	return c, err
+//   - a cached token's claims are not copied: the *Claims is the cache entry's own, and the caller
+//     must not modify it or its Roles and Audience (Claims.Clone makes a copy that it may modify).
+func (v *Verifier) VerifyRequest(ctx context.Context, raw string, arrived time.Time) (*Claims, error) {
+	cached, c, err := v.verify(ctx, raw, arrived)
+	if cached != nil || err != nil {
+		return cached, err
+	}
+	full := c // on the heap only here: &c would put c there on every call
+	return &full, nil
 }
 
-// verify is VerifyRequest; shared reports that the claims' slices are the cache's.
-func (v *Verifier) verify(ctx context.Context, raw string, arrived time.Time) (_ Claims, shared bool, _ error) {
+// verify is VerifyRequest: it returns a cached token's claims as the cache entry's own (shared,
+// read only), and the claims of a token it verified in full as full.
+func (v *Verifier) verify(ctx context.Context, raw string, arrived time.Time) (cached *Claims, full Claims, _ error) {
 	if len(raw) > MaxTokenBytes {
-		return Claims{}, false, ErrTooLarge
+		return nil, Claims{}, ErrTooLarge
 	}
 	var now time.Time // a fresh reading of the Verifier's clock, once one is taken
 	if v.cache != nil {
@@ -101,25 +106,25 @@ func (v *Verifier) verify(ctx context.Context, raw string, arrived time.Time) (_
 			now = v.now()
 			at = now
 		}
-		if c, ok := v.cache.get(raw, at); ok {
+		if c := v.cache.get(raw, at); c != nil {
 			if err := v.checkRevoked(ctx, c.ID); err != nil {
-				return Claims{}, false, err
+				return nil, Claims{}, err
 			}
-			return c, true, nil
+			return c, Claims{}, nil
 		}
 	}
 	if err := checkShape(raw); err != nil {
-		return Claims{}, false, err
+		return nil, Claims{}, err
 	}
 	if now.IsZero() && (v.cache != nil || v.fast != nil) {
 		now = v.now()
 	}
 	c, err := v.verifyFull(raw, now)
 	if err != nil {
-		return Claims{}, false, err
+		return nil, Claims{}, err
 	}
 	if err := v.checkRevoked(ctx, c.ID); err != nil {
-		return Claims{}, false, err
+		return nil, Claims{}, err
 	}
 	if v.cache != nil {
 		validFrom := c.NotBefore
@@ -128,7 +133,7 @@ func (v *Verifier) verify(ctx context.Context, raw string, arrived time.Time) (_
 		}
 		v.cache.put(raw, c, validFrom.Add(-v.leeway), now)
 	}
-	return c, false, nil
+	return nil, c, nil
 }
 
 // verifyFull checks raw's signature and claims, on the fast path when it applies (see fastHMAC),
