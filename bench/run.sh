@@ -9,10 +9,13 @@
 #   tg-nc   the same with token.cache_size 0 (every request verified in full)
 #   gj      appleboy/gin-jwt v2, HS256, gin.New() + Recovery, NO access log
 #   gj-log  the same plus gin.Logger() writing to a file (an access line per request, as tokengate)
-# on loopback ports, logs in once to each, and drives each with wrk: a warm-up, then /unprotected
-# and /protected (Authorization: Bearer) for DURATION each, ROUNDS times in turn (the median of
-# the rounds is printed). Then /protected on tg idle and during a flood of FLOOD concurrent wrong
-# logins (a second wrk POSTing JSON with a wrong password against a cost-10 bcrypt hash).
+# on loopback ports, logs in once to each, and drives each with wrk: a warm-up, then /unprotected,
+# /unprotected carrying the same Authorization header as /protected (what reading the header costs
+# any server), and /protected (Authorization: Bearer) for DURATION each, ROUNDS times in turn, every
+# other round in the reverse order (the median of the rounds is printed; a ratio is the median of
+# the ratios of its two runs within each round, which were run close together). Then /protected on
+# tg idle and during a flood of FLOOD concurrent wrong logins (a second wrk POSTing JSON with a
+# wrong password against a cost-10 bcrypt hash).
 # Server CPU per request is read from /proc/PID/stat (utime+stime) around each run.
 #
 # Settings (environment): DURATION (10s) WARMUP (3s) THREADS (1) CONNS (16) ROUNDS (1) FLOOD (64)
@@ -200,35 +203,45 @@ median() {
     sort -g | awk '{a[NR] = $1} END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
-# The runs: name server path. /unprotected of tg-nc is the same code as tg's, so it is not rerun.
+# The runs: name server path bearer (1: send the server's token in an Authorization header). The
+# ".bearer" runs send /unprotected the very request /protected gets (the route ignores the header):
+# their difference from /unprotected is what net/http's reading of the header costs, the same for
+# any server. /unprotected of tg-nc is the same code as tg's, so it is not rerun.
 RUNS=(
-  "tg.unprotected tg /unprotected"
-  "tg.protected tg /protected"
-  "tg-nc.protected tg-nc /protected"
-  "gj.unprotected gj /unprotected"
-  "gj.protected gj /protected"
-  "gj-log.unprotected gj-log /unprotected"
-  "gj-log.protected gj-log /protected"
+  "tg.unprotected tg /unprotected 0"
+  "tg.unprotected.bearer tg /unprotected 1"
+  "tg.protected tg /protected 1"
+  "tg-nc.protected tg-nc /protected 1"
+  "gj.unprotected gj /unprotected 0"
+  "gj.unprotected.bearer gj /unprotected 1"
+  "gj.protected gj /protected 1"
+  "gj-log.unprotected gj-log /unprotected 0"
+  "gj-log.protected gj-log /protected 1"
 )
 if [[ -n ${ONLY:-} ]]; then # ONLY="tg.unprotected tg.protected": a subset, for quick iterations
   keep=()
   for run in "${RUNS[@]}"; do [[ " $ONLY " == *" ${run%% *} "* ]] && keep+=("$run"); done
   RUNS=("${keep[@]}")
 fi
-auth_args() { [[ $1 == /protected ]] && printf '%s\n' -H "Authorization: Bearer ${TOKEN[$2]}"; }
+auth_args() { [[ $1 == 1 ]] && printf '%s\n' -H "Authorization: Bearer ${TOKEN[$2]}"; }
 
 echo "== warm-up ($WARMUP per target)" >&2
 for run in "${RUNS[@]}"; do
-  read -r name srv path <<<"$run"
-  mapfile -t extra < <(auth_args "$path" "$srv")
+  read -r name srv path bearer <<<"$run"
+  mapfile -t extra < <(auth_args "$bearer" "$srv")
   "${client_cpu[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "${extra[@]}" "http://${ADDR[$srv]}$path" >/dev/null
 done
 
 for ((r = 1; r <= ROUNDS; r++)); do
-  for run in "${RUNS[@]}"; do
-    read -r name srv path <<<"$run"
+  order=("${RUNS[@]}")
+  if ((r % 2 == 0)); then # every other round backwards: a drift of the machine's speed during a
+    order=()              # round favours neither side of a ratio
+    for ((i = ${#RUNS[@]} - 1; i >= 0; i--)); do order+=("${RUNS[i]}"); done
+  fi
+  for run in "${order[@]}"; do
+    read -r name srv path bearer <<<"$run"
     echo "== round $r/$ROUNDS: $name (wrk -t$THREADS -c$CONNS -d$DURATION)" >&2
-    mapfile -t extra < <(auth_args "$path" "$srv")
+    mapfile -t extra < <(auth_args "$bearer" "$srv")
     measure "$name.r$r" "$srv" "$path" "${extra[@]}"
   done
 done
@@ -268,31 +281,49 @@ fi
 # ---- report ----
 row() { # row LABEL NAME
   [[ -f $OUT/$2.r1.res ]] || return 0
-  printf '%-34s %10s %9s %9s %9s\n' "$1" "$(median "$2" 1)" "$(median "$2" 2)" "$(median "$2" 3)" "$(median "$2" 4)"
+  printf '%-38s %10s %9s %9s %9s\n' "$1" "$(median "$2" 1)" "$(median "$2" 2)" "$(median "$2" 3)" "$(median "$2" 4)"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }
-rps() { [[ -f $OUT/$1.r1.res ]] && median "$1" 1; }
+# pratio A B FIELD INVERT: the median over the rounds of A's FIELD ÷ B's FIELD, each round's two runs
+# taken close together (INVERT=1: B ÷ A, for costs such as CPU per request); "-" when one is missing.
+pratio() {
+  [[ -f $OUT/$1.r1.res && -f $OUT/$2.r1.res ]] || { echo "-"; return 0; }
+  for ((r = 1; r <= ROUNDS; r++)); do
+    awk -v f="$3" -v inv="$4" 'FNR == 1 { v[NR] = $f } END { a = v[1]; b = v[2]; if (inv) { t = a; a = b; b = t }; if (b > 0) printf "%.4f\n", a / b }' \
+      "$OUT/$1.r$r.res" "$OUT/$2.r$r.res"
+  done | sort -g | awk '{a[NR] = $1} END { if (NR == 0) print "-"; else if (NR % 2) printf "%.2f\n", a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+pline() { # pline LABEL A B [NOTE]: req/s ratio and server-CPU ratio of A to B
+  printf '  %-52s %6s %6s   %s\n' "$1" "$(pratio "$2" "$3" 1 0)" "$(pratio "$2" "$3" 4 1)" "${4:-}"
+}
 echo
 echo "tokengate bench — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(go version | awk '{print $3}')"
 echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS round(s) (median), warm-up $WARMUP, PIN=$PIN; tokengate access log at info ($([[ $LOG == null ]] && echo "to /dev/null" || echo "to a file")), metrics on"
 echo
-printf '%-34s %10s %9s %9s %9s\n' "target" "req/s" "p50 ms" "p99 ms" "CPU µs/req"
+printf '%-38s %10s %9s %9s %9s\n' "target" "req/s" "p50 ms" "p99 ms" "CPU µs/req"
 row "tokengate /unprotected" tg.unprotected
+row "tokengate /unprotected + bearer header" tg.unprotected.bearer
 row "tokengate /protected (cache on)" tg.protected
 row "tokengate /protected (cache off)" tg-nc.protected
 row "gin-jwt /unprotected (no log)" gj.unprotected
+row "gin-jwt /unprotected + bearer (no log)" gj.unprotected.bearer
 row "gin-jwt /protected (no log)" gj.protected
 row "gin-jwt /unprotected (gin.Logger)" gj-log.unprotected
 row "gin-jwt /protected (gin.Logger)" gj-log.protected
 echo
-echo "ratios (req/s)"
-echo "  tokengate protected / unprotected (cache on)    $(ratio "$(rps tg.protected)" "$(rps tg.unprotected)")   target >= 0.90"
-echo "  tokengate protected / unprotected (cache off)   $(ratio "$(rps tg-nc.protected)" "$(rps tg.unprotected)")"
-echo "  tokengate / gin-jwt protected (cache on)        $(ratio "$(rps tg.protected)" "$(rps gj.protected)")   target >= 1.15 (gin-jwt without log)"
-echo "  tokengate / gin-jwt protected (cache off)       $(ratio "$(rps tg-nc.protected)" "$(rps gj.protected)")   target >= 1.00 (gin-jwt without log)"
-echo "  tokengate / gin-jwt+logger protected (cache on) $(ratio "$(rps tg.protected)" "$(rps gj-log.protected)")"
-echo "  tokengate / gin-jwt+logger protected (cache off) $(ratio "$(rps tg-nc.protected)" "$(rps gj-log.protected)")"
-echo "  gin-jwt protected / unprotected (no log)        $(ratio "$(rps gj.protected)" "$(rps gj.unprotected)")"
+echo "ratios: the median over the rounds of each round's ratio; by req/s, and by server CPU per request"
+printf '  %-52s %6s %6s\n' "" "req/s" "CPU"
+pline "tokengate protected / unprotected (cache on)" tg.protected tg.unprotected "target >= 0.90"
+pline "tokengate protected / unprotected (cache off)" tg-nc.protected tg.unprotected
+pline "tokengate protected / unprotected + bearer (cache on)" tg.protected tg.unprotected.bearer "tokengate's own cost"
+pline "tokengate unprotected + bearer / unprotected" tg.unprotected.bearer tg.unprotected "net/http reading the header"
+pline "tokengate / gin-jwt protected (cache on)" tg.protected gj.protected "target >= 1.15 (gin-jwt without log)"
+pline "tokengate / gin-jwt protected (cache off)" tg-nc.protected gj.protected "target >= 1.00 (gin-jwt without log)"
+pline "tokengate / gin-jwt+logger protected (cache on)" tg.protected gj-log.protected
+pline "tokengate / gin-jwt+logger protected (cache off)" tg-nc.protected gj-log.protected
+pline "gin-jwt protected / unprotected (no log)" gj.protected gj.unprotected
+pline "gin-jwt protected / unprotected + bearer (no log)" gj.protected gj.unprotected.bearer
+pline "gin-jwt unprotected + bearer / unprotected" gj.unprotected.bearer gj.unprotected
 if ((FLOOD > 0)); then
   irps=$(median flood.idle 1) ip99=$(median flood.idle 3)
   frps=$(median flood.busy 1) fp50=$(median flood.busy 2) fp99=$(median flood.busy 3)

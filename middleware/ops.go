@@ -55,7 +55,8 @@ func plainID(s string) bool {
 // AccessLog writes one line per request at info level: method, path, query with the token
 // parameter (and any parameter named like a secret) redacted, status, duration, client IP, request
 // id and the user when known. It never logs headers or bodies, so no password, token or secret
-// reaches the log.
+// reaches the log. It reads the clock as the request comes in (Arrival) and once it is done
+// (Finish); middleware inside it that needs the time shares those two readings.
 //
 // When log's handler is a *LogHandler, AccessLog encodes the line itself, byte for byte what that
 // slog handler would write, and hands it to the LogWriter as a batched access line; under any
