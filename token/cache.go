@@ -29,7 +29,8 @@ type cacheShard struct {
 	_    [64]byte // keep shards' locks off one cache line
 }
 
-// cacheEntry is immutable once published, except for its CLOCK bit.
+// cacheEntry is immutable once published, except for its CLOCK bit: VerifyRequest hands out
+// &claims to every request that presents the token.
 type cacheEntry struct {
 	raw       string
 	hash      uint64
