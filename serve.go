@@ -206,6 +206,7 @@ func serve(ctx context.Context, args, env []string, stdout, stderr io.Writer) er
 			MaxFailures: cfg.Login.MaxFailures, Window: cfg.Login.Window, Lockout: cfg.Login.Lockout,
 		},
 		RefreshTTL:     cfg.Token.RefreshTTL,
+		Leeway:         cfg.Token.Leeway,
 		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
 		TrustedProxies: cfg.Server.TrustedProxies,
 		Ready:          a.ready,

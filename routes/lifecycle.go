@@ -61,9 +61,10 @@ func handleRefresh(users UserLookup, issuer *token.Issuer, st state.Store, refre
 	}
 }
 
-// handleLogout revokes the presented access token (by jti, until its exp) and, when the body names
-// a refresh token of the same user, that token's whole family. It answers 204.
-func handleLogout(st state.Store, refreshTTL time.Duration, o Observer) gin.HandlerFunc {
+// handleLogout revokes the presented access token (by jti, until its exp plus the leeway: it
+// verifies until then) and, when the body names a refresh token of the same user, that token's
+// whole family. It answers 204.
+func handleLogout(st state.Store, refreshTTL, leeway time.Duration, o Observer) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
 		cl, _ := middleware.ClaimsFrom(c)
@@ -72,7 +73,8 @@ func handleLogout(st state.Store, refreshTTL time.Duration, o Observer) gin.Hand
 			_ = c.Error(err)
 			return
 		}
-		if err := st.Revoke(ctx, cl.ID, cl.ExpiresAt); err != nil {
+		// Kept a second past the last instant the token verifies (exp + leeway, inclusive).
+		if err := st.Revoke(ctx, cl.ID, cl.ExpiresAt.Add(max(leeway, 0)+time.Second)); err != nil {
 			_ = c.Error(err)
 			return
 		}

@@ -49,15 +49,18 @@ type LoginPolicy struct {
 // Deps are the routes' dependencies. New refuses a Deps with a required field missing, so a wiring
 // mistake stops the start instead of failing a request later.
 type Deps struct {
-	Log            *slog.Logger
-	Users          Users
-	Issuer         *token.Issuer
-	Verifier       middleware.Verifier
-	JWKS           []byte      // the public key set, served at /.well-known/jwks.json
-	State          state.Store // refresh tokens, revocations, login failures
-	Lookup         middleware.Lookup
-	Login          LoginPolicy
-	RefreshTTL     time.Duration
+	Log        *slog.Logger
+	Users      Users
+	Issuer     *token.Issuer
+	Verifier   middleware.Verifier
+	JWKS       []byte      // the public key set, served at /.well-known/jwks.json
+	State      state.Store // refresh tokens, revocations, login failures
+	Lookup     middleware.Lookup
+	Login      LoginPolicy
+	RefreshTTL time.Duration
+	// Leeway is the Verifier's token.leeway: a token still verifies that long after its exp, so a
+	// logout keeps the revocation that much longer.
+	Leeway         time.Duration
 	MaxBodyBytes   int64
 	TrustedProxies []string
 	Ready          []Check      // /readyz probes
@@ -109,7 +112,7 @@ func New(d Deps) (http.Handler, error) {
 	r.GET("/login", handleLogin(d.Users, d.Issuer, d.State, guard, d.RefreshTTL, d.Observe))
 	r.POST("/login", handleLogin(d.Users, d.Issuer, d.State, guard, d.RefreshTTL, d.Observe))
 	r.POST("/refresh", handleRefresh(d.Users, d.Issuer, d.State, d.RefreshTTL, d.Observe))
-	r.POST("/logout", auth, handleLogout(d.State, d.RefreshTTL, d.Observe))
+	r.POST("/logout", auth, handleLogout(d.State, d.RefreshTTL, d.Leeway, d.Observe))
 	r.GET("/protected", auth, handleProtected())
 	r.GET("/me", auth, handleMe())
 	r.GET("/admin", auth, middleware.RequireRole("admin"), handleAdmin())

@@ -1,0 +1,109 @@
+package routes_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/tokengate/tokengate/middleware"
+	"github.com/tokengate/tokengate/routes"
+	"github.com/tokengate/tokengate/state"
+	"github.com/tokengate/tokengate/store"
+	"github.com/tokengate/tokengate/token"
+)
+
+// testClock is a settable clock shared by the Issuer, the Verifier and the state store.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// TestLogoutOutlastsLeeway: a token verifies until exp + token.leeway, so its revocation must last
+// that long too; a logged-out token must not come back in the leeway after its exp.
+func TestLogoutOutlastsLeeway(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := token.NewHMACKeys("HS256", []byte(benchSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const leeway = 30 * time.Second
+	for _, cache := range []int{0, 10} {
+		clk := &testClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+		st := state.NewMemory(clk.Now)
+		users, err := store.NewMemory(map[string]store.Entry{"alice": {PasswordHash: string(hash)}},
+			store.NewHasher(0, time.Second), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := token.Options{Issuer: "tokengate", Audience: "tokengate", TTL: time.Minute, Leeway: leeway,
+			Now: clk.Now, CacheSize: cache, Revoked: st}
+		h, err := routes.New(routes.Deps{
+			Users:    users,
+			Issuer:   token.NewIssuer(keys, opts),
+			Verifier: token.NewVerifier(keys, opts),
+			JWKS:     keys.JWKS(),
+			State:    st,
+			Lookup:   middleware.Lookup{Sources: []string{"header"}},
+			Login:    routes.LoginPolicy{MaxFailures: 5, Window: time.Minute, Lockout: time.Minute},
+			Leeway:   leeway,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		serve := func(method, path, auth string) *httptest.ResponseRecorder {
+			req := httptest.NewRequest(method, path, nil)
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			return w
+		}
+		login := httptest.NewRequest(http.MethodGet, "/login", nil)
+		login.SetBasicAuth("alice", "pw")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, login)
+		var body struct {
+			AccessToken string `json:"access_token"`
+			ExpiresIn   int    `json:"expires_in"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != http.StatusOK {
+			t.Fatalf("login: %d %s", w.Code, w.Body)
+		}
+		bearer := "Bearer " + body.AccessToken
+		exp := clk.Now().Add(time.Minute)
+
+		if w := serve(http.MethodGet, "/protected", bearer); w.Code != http.StatusOK {
+			t.Fatalf("cache %d: before logout: %d %s", cache, w.Code, w.Body)
+		}
+		if w := serve(http.MethodPost, "/logout", bearer); w.Code != http.StatusNoContent {
+			t.Fatalf("cache %d: logout: %d %s", cache, w.Code, w.Body)
+		}
+		for _, at := range []time.Duration{-time.Second, time.Second, leeway} {
+			clk.Set(exp.Add(at))
+			if w := serve(http.MethodGet, "/protected", bearer); w.Code != http.StatusUnauthorized {
+				t.Fatalf("cache %d: logged-out token at exp%+v: %d %s", cache, at, w.Code, w.Body)
+			}
+		}
+	}
+}
