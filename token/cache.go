@@ -13,7 +13,8 @@ import (
 // evicts with CLOCK (second chance), taking expired entries first. Only tokens that passed full
 // verification go in, and a hit re-checks the time limits, so a hit never accepts a token that
 // full verification at the same instant would refuse (it is stricter: it stops at exp, without
-// the leeway).
+// the leeway). The instant is the one the Verifier passes: its clock, or a request's arrival
+// time (VerifyRequest), which the Verifier does not trust in a token's last second.
 type cache struct {
 	seed   maphash.Seed
 	mask   uint64

@@ -316,38 +316,61 @@ func TestVerifyRequestShares(t *testing.T) {
 	}
 }
 
-// TestVerifyRequestArrived: a cached token's time limits are checked at the arrival time given
-// (not at a fresh reading of the clock) by a Verifier on the real clock; full verification, and a
-// Verifier made with Options.Now, read the Verifier's own clock.
+// TestVerifyRequestArrived: a cached token's time limits are checked at the arrival time given,
+// without reading the clock, while the token has over a second left; in its last second, in full
+// verification, and always for a Verifier made with Options.Now, the Verifier's clock decides.
 func TestVerifyRequestArrived(t *testing.T) {
 	ctx := context.Background()
-	for _, own := range []bool{false, true} {
+	setup := func(t *testing.T, realClock bool) (*clock, *Verifier, string, Claims) {
 		clk := newClock()
-		v, is := cachedVerifier(t, clk, 10, nil)
-		v.ownClock = own // false: as if clk were the real clock (Options.Now unset)
+		v, is := cachedVerifier(t, clk, 10, nil) // made with Options.Now = clk.Now
+		if realClock {
+			v.ownClock = false // as NewVerifier sets it without Options.Now, with clk as the real clock
+		}
 		raw, c := mustIssue(t, is, "alice")
 		if _, err := v.VerifyRequest(ctx, raw, time.Time{}); err != nil { // cached now
 			t.Fatal(err)
 		}
+		return clk, v, raw, c
+	}
+
+	t.Run("arrival trusted", func(t *testing.T) {
+		clk, v, raw, c := setup(t, true)
 		arrived := clk.Now().Add(time.Minute)
-		clk.Set(c.ExpiresAt.Add(time.Hour))
-		_, err := v.VerifyRequest(ctx, raw, arrived)
-		if own {
-			wantErr(t, err, ErrExpired, raw)
-			continue
-		}
-		if err != nil {
+		clk.Set(c.ExpiresAt.Add(time.Hour)) // the clock is not read: the arrival decides
+		if _, err := v.VerifyRequest(ctx, raw, arrived); err != nil {
 			t.Fatalf("cached token at its arrival time: %v", err)
 		}
-		// Expired at the arrival time: the entry goes, and full verification reads the clock.
-		_, err = v.VerifyRequest(ctx, raw, c.ExpiresAt.Add(testLeeway+time.Second))
+	})
+	t.Run("last second", func(t *testing.T) {
+		clk, v, raw, c := setup(t, true)
+		// Expired by the clock, leeway and all: the last second reads it again.
+		clk.Set(c.ExpiresAt.Add(testLeeway + time.Second))
+		_, err := v.VerifyRequest(ctx, raw, c.ExpiresAt.Add(-500*time.Millisecond))
 		wantErr(t, err, ErrExpired, raw)
+		clk.Set(c.ExpiresAt.Add(-time.Millisecond))
+		if _, err := v.VerifyRequest(ctx, raw, c.ExpiresAt.Add(-500*time.Millisecond)); err != nil {
+			t.Fatalf("valid by the clock in its last second: %v", err)
+		}
+	})
+	t.Run("arrival after exp", func(t *testing.T) {
+		clk, v, raw, c := setup(t, true)
+		clk.Set(c.ExpiresAt.Add(time.Hour))
+		_, err := v.VerifyRequest(ctx, raw, c.ExpiresAt.Add(testLeeway+time.Second))
+		wantErr(t, err, ErrExpired, raw) // the entry goes; full verification reads the clock
 		if n := v.cache.len(); n != 0 {
 			t.Errorf("expired entry kept: len = %d", n)
 		}
-		_, err = v.VerifyRequest(ctx, raw, arrived)
+		_, err = v.VerifyRequest(ctx, raw, c.ExpiresAt.Add(-time.Hour))
 		wantErr(t, err, ErrExpired, raw) // not cached any more: the clock decides
-	}
+	})
+	t.Run("Options.Now", func(t *testing.T) {
+		clk, v, raw, c := setup(t, false)
+		arrived := clk.Now().Add(time.Minute)
+		clk.Set(c.ExpiresAt.Add(time.Hour))
+		_, err := v.VerifyRequest(ctx, raw, arrived)
+		wantErr(t, err, ErrExpired, raw)
+	})
 }
 
 func mustVerify(tb testing.TB, v *Verifier, raw string) Claims {
