@@ -18,12 +18,15 @@ type Verifier interface {
 	Verify(ctx context.Context, raw string) (token.Claims, error)
 }
 
+// errNoClaims is what Auth answers when a RequestVerifier returns neither claims nor an error.
+var errNoClaims = errors.New("the token could not be verified")
+
 // ctxKey is the request context key of the verified claims.
 type ctxKey struct{}
 
 // RequestVerifier is a Verifier that can also check a token at the time its request arrived and
 // hand out claims shared with its cache (see token.Verifier.VerifyRequest); *token.Verifier
-// implements it. Auth uses it when v has it; ClaimsFrom and ClaimsFromContext then return copies.
+// implements it. Auth uses it when v has it. ClaimsFrom and ClaimsFromContext always return copies.
 type RequestVerifier interface {
 	VerifyRequest(ctx context.Context, raw string, arrived time.Time) (*token.Claims, error)
 }
@@ -79,6 +82,9 @@ func Auth(v Verifier, l Lookup) gin.HandlerFunc {
 		var cl *token.Claims
 		if rv != nil {
 			cl, err = rv.VerifyRequest(c.Request.Context(), raw, Arrival(c))
+			if err == nil && cl == nil {
+				err = errNoClaims // a broken RequestVerifier fails closed
+			}
 		} else {
 			var own token.Claims
 			own, err = v.Verify(c.Request.Context(), raw)

@@ -149,3 +149,27 @@ func TestAuthHandsOutCopies(t *testing.T) {
 		}
 	}
 }
+
+// nilVerifier is a broken RequestVerifier: no claims and no error.
+type nilVerifier struct{ fakeVerifier }
+
+func (nilVerifier) VerifyRequest(context.Context, string, time.Time) (*token.Claims, error) {
+	return nil, nil
+}
+
+// TestAuthFailsClosedOnNoClaims: a RequestVerifier that returns neither claims nor an error gets
+// the request refused, not a panic or a pass.
+func TestAuthFailsClosedOnNoClaims(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.GET("/p", Auth(nilVerifier{}, Lookup{Sources: []string{SourceHeader}}), func(c *gin.Context) {
+		c.Status(http.StatusNoContent)
+	})
+	req := httptest.NewRequest(http.MethodGet, "/p", nil)
+	req.Header.Set("Authorization", "Bearer good")
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, req)
+	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Header().Get("WWW-Authenticate"), "invalid_token") {
+		t.Fatalf("status %d, WWW-Authenticate %q", w.Code, w.Header().Get("WWW-Authenticate"))
+	}
+}

@@ -62,9 +62,9 @@ func (m userMessage) appendTo(b []byte, user string) []byte {
 	return append(b, '}')
 }
 
-// bodyBufs holds the buffers that userMessage.write builds bodies in. A Write copies the body into
-// the connection's buffer and must not keep it (io.Writer), so the buffer is reused: one
-// allocation less per request on the hot route.
+// bodyBufs holds the buffers that userMessage.write builds bodies in. A Write must not keep the
+// slice once it returns (io.Writer), so the buffer is reused: one allocation less per request on
+// the hot route.
 var bodyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // write answers with status and the body for user.

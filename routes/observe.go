@@ -53,6 +53,8 @@ type observedVerifier struct {
 	o  Observer
 }
 
+var _ middleware.RequestVerifier = observedVerifier{}
+
 func newObservedVerifier(v middleware.Verifier, o Observer) observedVerifier {
 	rv, _ := v.(middleware.RequestVerifier)
 	return observedVerifier{v: v, rv: rv, o: o}
