@@ -1,15 +1,18 @@
 package routes_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tokengate/tokengate/metrics"
 	"github.com/tokengate/tokengate/middleware"
 	"github.com/tokengate/tokengate/routes"
 	"github.com/tokengate/tokengate/state"
@@ -105,5 +108,49 @@ func TestLogoutOutlastsLeeway(t *testing.T) {
 				t.Fatalf("cache %d: logged-out token at exp%+v: %d %s", cache, at, w.Code, w.Body)
 			}
 		}
+	}
+}
+
+// panickingUsers is a credential store with a bug: every call panics.
+type panickingUsers struct{}
+
+func (panickingUsers) Authenticate(context.Context, string, string) (store.User, error) {
+	panic("store bug")
+}
+
+func (panickingUsers) Lookup(context.Context, string) (store.User, error) { panic("store bug") }
+
+// TestPanicIsCounted: a request whose handler panics is answered 500 by Recovery and still counted
+// in the metrics, with that status.
+func TestPanicIsCounted(t *testing.T) {
+	keys, err := token.NewHMACKeys("HS256", []byte(benchSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := state.NewMemory(nil)
+	t.Cleanup(func() { _ = st.Close() })
+	opts := token.Options{Issuer: "tokengate", Audience: "tokengate", Revoked: st}
+	m := metrics.New()
+	h, err := routes.New(routes.Deps{
+		Users: panickingUsers{}, Issuer: token.NewIssuer(keys, opts), Verifier: token.NewVerifier(keys, opts),
+		JWKS: keys.JWKS(), State: st, Lookup: middleware.Lookup{Sources: []string{"header"}},
+		Login:   routes.LoginPolicy{MaxFailures: 5, Window: time.Minute, Lockout: time.Minute},
+		Metrics: m.Handler(), Observe: m,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/login", nil)
+	req.SetBasicAuth("alice", "pw")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusInternalServerError {
+		t.Fatalf("login with a panicking store: %d %s", w.Code, w.Body)
+	}
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	const series = `tokengate_http_requests_total{method="GET",route="/login",status="500"} 1`
+	if !strings.Contains(w.Body.String(), series) {
+		t.Fatalf("metrics lack %s", series)
 	}
 }

@@ -96,8 +96,8 @@ func New(d Deps) (http.Handler, error) {
 	r.Use(
 		middleware.RequestID(),
 		middleware.AccessLog(d.Log, d.Lookup.QueryParam),
+		observe(d.Observe), // outside Recovery: a request that panicked is counted with its 500
 		middleware.Recovery(d.Log),
-		observe(d.Observe),
 		middleware.BodyLimit(d.MaxBodyBytes),
 		renderErrors(d.Log),
 	)

@@ -24,7 +24,7 @@ import (
 )
 
 // The whole handler as serve.go wires it — request id, access log (text, at info, to io.Discard),
-// recovery, Prometheus metrics, body limit, error rendering, auth — over an in-memory
+// Prometheus metrics, recovery, body limit, error rendering, auth — over an in-memory
 // ResponseWriter, so that the figures are the server's own work per request, without sockets.
 //
 //	go test ./routes -run '^$' -bench . -benchmem
