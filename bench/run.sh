@@ -4,11 +4,13 @@
 #
 #   ./bench/run.sh            (or: make bench)
 #
-# It builds tokengate (plain, trimmed) and the gin-jwt peer (bench/ginjwt, its own module), starts
+# It builds tokengate (plain, trimmed), the gin-jwt peer (bench/ginjwt, its own module) and a bare
+# net/http server (bench/nethttp), starts
 #   tg      tokengate, token.cache_size 10000 (the default), access log at info to a file, metrics on
 #   tg-nc   the same with token.cache_size 0 (every request verified in full)
 #   gj      appleboy/gin-jwt v2, HS256, gin.New() + Recovery, NO access log
 #   gj-log  the same plus gin.Logger() writing to a file (an access line per request, as tokengate)
+#   nh      net/http alone: /unprotected only (the floor; sent tokengate's token as the bearer)
 # on loopback ports, logs in once to each, and drives each with wrk: a warm-up, then /unprotected,
 # /unprotected carrying the same Authorization header as /protected (what reading the header costs
 # any server), and /protected (Authorization: Bearer) for DURATION each, ROUNDS times in turn, every
@@ -71,6 +73,7 @@ trap 'exit 130' INT TERM
 echo "== building" >&2
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$WORK/tokengate" .
 (cd bench/ginjwt && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$WORK/ginjwt" .)
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$WORK/nethttp" ./bench/nethttp
 
 HASH=$(printf '%s' "$PASSWORD" | "$WORK/tokengate" hash-password --cost 10)
 cat >"$WORK/config.yaml" <<EOF
@@ -149,12 +152,21 @@ start_ginjwt() { # start_ginjwt NAME [ARGS...]
   ADDR[$name]=$(wait_for "$WORK/$name.out" '127\.0\.0\.1:[0-9]+')
   TOKEN[$name]=$(curl -sf "http://${ADDR[$name]}/login" | sed -E 's/.*"token":"([^"]+)".*/\1/')
 }
+start_nethttp() { # start_nethttp NAME: the bare net/http floor; it is sent tokengate's token
+  local name=$1
+  "${server_cpu[@]}" "$WORK/nethttp" >"$WORK/$name.out" 2>&1 &
+  PID[$name]=$!
+  PIDS+=($!)
+  ADDR[$name]=$(wait_for "$WORK/$name.out" '127\.0\.0\.1:[0-9]+')
+  TOKEN[$name]=${TOKEN[tg]}
+}
 
 echo "== starting servers" >&2
 start_tokengate tg 10000
 start_tokengate tg-nc 0
 start_ginjwt gj
 start_ginjwt gj-log -logger -log "$WORK/gj-log.access"
+start_nethttp nh
 ((FLOOD > 0)) && start_tokengate tg-fl 10000 unpinned
 for s in tg tg-nc gj gj-log; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${TOKEN[$s]}" "http://${ADDR[$s]}/protected")
@@ -217,6 +229,8 @@ RUNS=(
   "gj.protected gj /protected 1"
   "gj-log.unprotected gj-log /unprotected 0"
   "gj-log.protected gj-log /protected 1"
+  "nh.unprotected nh /unprotected 0"
+  "nh.unprotected.bearer nh /unprotected 1"
 )
 if [[ -n ${ONLY:-} ]]; then # ONLY="tg.unprotected tg.protected": a subset, for quick iterations
   keep=()
@@ -310,6 +324,8 @@ row "gin-jwt /unprotected + bearer (no log)" gj.unprotected.bearer
 row "gin-jwt /protected (no log)" gj.protected
 row "gin-jwt /unprotected (gin.Logger)" gj-log.unprotected
 row "gin-jwt /protected (gin.Logger)" gj-log.protected
+row "bare net/http /unprotected" nh.unprotected
+row "bare net/http /unprotected + bearer" nh.unprotected.bearer
 echo
 echo "ratios: the median over the rounds of each round's ratio; by req/s, and by server CPU per request"
 printf '  %-52s %6s %6s\n' "" "req/s" "CPU"
@@ -324,6 +340,7 @@ pline "tokengate / gin-jwt+logger protected (cache off)" tg-nc.protected gj-log.
 pline "gin-jwt protected / unprotected (no log)" gj.protected gj.unprotected
 pline "gin-jwt protected / unprotected + bearer (no log)" gj.protected gj.unprotected.bearer
 pline "gin-jwt unprotected + bearer / unprotected" gj.unprotected.bearer gj.unprotected
+pline "bare net/http unprotected + bearer / unprotected" nh.unprotected.bearer nh.unprotected "the header's cost, no handler code"
 if ((FLOOD > 0)); then
   irps=$(median flood.idle 1) ip99=$(median flood.idle 3)
   frps=$(median flood.busy 1) fp50=$(median flood.busy 2) fp99=$(median flood.busy 3)
