@@ -6,12 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/metrics"
 	"github.com/tokengate/tokengate/middleware"
 	"github.com/tokengate/tokengate/routes"
@@ -19,24 +19,6 @@ import (
 	"github.com/tokengate/tokengate/store"
 	"github.com/tokengate/tokengate/token"
 )
-
-// testClock is a settable clock shared by the Issuer, the Verifier and the state store.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // TestLogoutOutlastsLeeway: a token verifies until exp + token.leeway, so its revocation must last
 // that long too; a logged-out token must not come back in the leeway after its exp.
@@ -51,7 +33,7 @@ func TestLogoutOutlastsLeeway(t *testing.T) {
 	}
 	const leeway = 30 * time.Second
 	for _, cache := range []int{0, 10} {
-		clk := &testClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+		clk := fakeclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) // Issuer, Verifier and state
 		st := state.NewMemory(clk.Now)
 		users, err := store.NewMemory(map[string]store.Entry{"alice": {PasswordHash: string(hash)}},
 			store.NewHasher(0, time.Second), nil)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/internal/redistest"
 	"github.com/tokengate/tokengate/state"
 )
@@ -31,27 +32,9 @@ type harness struct {
 
 func (h harness) s() state.Store { return h.stores[0] }
 
-// fakeClock is a clock that moves only when told to.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func newMemoryHarness(t *testing.T) harness {
 	t.Helper()
-	clock := &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	m := state.NewMemory(clock.Now)
 	t.Cleanup(func() { _ = m.Close() })
 	return harness{

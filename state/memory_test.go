@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/state"
 )
 
@@ -18,7 +19,7 @@ func TestMemoryStaysBounded(t *testing.T) {
 		live   = int(life / step)
 		bound  = 6*2*live + 1024 // six kinds of entry, each at most twice live, plus the sweep floor
 	)
-	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	clock := fakeclock.New(time.Unix(1_700_000_000, 0))
 	m := state.NewMemory(clock.Now)
 	ctx := t.Context()
 	peak := 0

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tokengate/tokengate/internal/fakeclock"
 )
 
 const (
@@ -35,26 +37,9 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456
 var testStart = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // clock is an injected, settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = fakeclock.Clock
 
-func newClock() *clock { return &clock{t: testStart} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
+func newClock() *clock { return fakeclock.New(testStart) }
 
 // revocations is an in-memory Revocations with an injectable failure.
 type revocations struct {
