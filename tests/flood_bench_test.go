@@ -11,34 +11,19 @@ import (
 )
 
 // BenchmarkProtectedDuringLoginFlood measures /protected (p50, p99, requests/s) on an idle server
-// and during a flood of 64 concurrent bad logins against cost-10 bcrypt hashes, on the plain
-// (non-race) binary. bcrypt runs on at most login.max_concurrent_hashes goroutines (default
-// half of GOMAXPROCS) and logins beyond that wait then get 503, so verification keeps its share of the CPU.
+// and during a flood of 64 concurrent bad logins against cost-10 bcrypt hashes. bcrypt runs on at
+// most login.max_concurrent_hashes goroutines (default half of GOMAXPROCS) and logins beyond that
+// wait then get 503, so verification keeps its share of the CPU. Run it on a binary built without
+// the race detector (TOKENGATE_TEST_NORACE=1, or TOKENGATE_TEST_BINARY from `make build`):
 //
-//	go test ./tests -run '^$' -bench LoginFlood -benchtime 2000x
+//	TOKENGATE_TEST_NORACE=1 go test ./tests -run '^$' -bench LoginFlood -benchtime 2000x
 func BenchmarkProtectedDuringLoginFlood(b *testing.B) {
-	hash := hashCost(b, "flood-password", 10)
-	cfg := fmt.Sprintf(`
-server:
-  addr: "127.0.0.1:0"
-token:
-  secret: %q
-store:
-  kind: memory
-  users:
-    alice:
-      password_hash: %q
-login:
-  max_failures: 100000000
-  hash_wait: 200ms
-log:
-  level: info
-`, testSecret, hash)
-	dir := b.TempDir()
-	path := dir + "/config.yaml"
-	writeFile(b, path, cfg)
-	s := startBinary(b, plainBinary, dir, []string{"serve", "--config", path})
-	tok := s.loginWith(b, "alice", "flood-password")
+	users := []user{{name: "alice", password: "flood-password"}}
+	s := startServer(b, conf{
+		store: memoryStore(b, users, 10),
+		extra: "login:\n  max_failures: 100000000\n  hash_wait: 200ms\n",
+	}.yaml(b))
+	tok := s.accessToken(b, "alice", "flood-password")
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 
 	for _, flood := range []int{0, 64} {
@@ -117,13 +102,4 @@ log:
 			}
 		})
 	}
-}
-
-func (s *server) loginWith(tb testing.TB, user, pass string) string {
-	tb.Helper()
-	r := s.get(tb, "/login", "Authorization", basic(user, pass))
-	if r.Status != 200 {
-		tb.Fatalf("login: %d %s", r.Status, r.Body)
-	}
-	return r.JSON(tb)["access_token"].(string)
 }

@@ -9,9 +9,9 @@ import (
 	"github.com/tokengate/tokengate/internal/redistest"
 )
 
-// redisConfig is baseConfig with the Redis state backend and a short lock-out policy.
+// redisConfig is the default config with the Redis state backend and a short lock-out policy.
 func redisConfig(t testing.TB, redisURL string) string {
-	return baseConfig(t, fmt.Sprintf(`
+	return config(t, fmt.Sprintf(`
 state:
   backend: redis
   redis_url: %q
