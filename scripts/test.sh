@@ -1,10 +1,29 @@
 #!/usr/bin/env bash
-# Runs every test of tokengate on a fresh clone. Sets up what it needs: redis-server (Debian's
-# package, installed with apt-get when missing and running as root), node modules (npm ci).
+# Runs every test of tokengate on a fresh clone (`make test`): static checks, go test -race, newman
+# against a real tokengate, the OpenAPI lint. Each step prints how long it took. Sets up what it
+# needs: redis-server (Debian's package, installed with apt-get when missing and running as root),
+# node modules (npm ci). The bounded fuzzing is `make fuzz` (scripts/fuzz.sh); the fuzz targets'
+# seed corpora run here, in go test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null)/bin"
-step() { printf '\n=== %s\n' "$*"; }
+
+start_all=$EPOCHREALTIME
+step_name= step_start=
+timings=()
+# step NAME: ends the step before (printing its duration) and starts NAME.
+step() {
+  if [[ -n $step_name ]]; then
+    local took
+    took=$(elapsed "$step_start")
+    printf -- '--- %s: %ss\n' "$step_name" "$took"
+    timings+=("$(printf '%7ss  %s' "$took" "$step_name")")
+  fi
+  step_name=$* step_start=$EPOCHREALTIME
+  [[ -n $step_name ]] && printf '\n=== %s\n' "$step_name"
+  return 0
+}
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
 need_pkg() { # need_pkg COMMAND DEBIAN_PACKAGE
   command -v "$1" >/dev/null && return 0
@@ -19,6 +38,9 @@ need_pkg() { # need_pkg COMMAND DEBIAN_PACKAGE
 }
 need_pkg redis-server redis-server
 
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tokengate-test.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
 if [[ -n $unformatted ]]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
@@ -29,13 +51,14 @@ go vet ./...
 step "staticcheck (pinned)"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
+# One tokengate binary for every black-box test: tests/ and newman run it (TOKENGATE_TEST_BINARY).
+step "build tokengate"
+go build -o "$tmp/tokengate" .
+export TOKENGATE_TEST_BINARY=$tmp/tokengate
+
 step "go test -race"
 CI=${CI:-} go test -race -count=1 ./...
 
-if [[ -f scripts/fuzz.sh ]]; then
-  step "fuzzing (bounded)"
-  ./scripts/fuzz.sh
-fi
 if [[ -f package.json ]]; then
   step "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
@@ -48,4 +71,6 @@ if [[ -f package.json ]]; then
     npx --no-install redocly lint openapi.yaml
   fi
 fi
-step "all tests passed"
+step ""
+printf '\n=== all tests passed in %ss\n' "$(elapsed "$start_all")"
+printf '%s\n' "${timings[@]}"
