@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/tokengate/tokengate/config"
@@ -62,12 +63,15 @@ func loadConfig(path string, env []string, stderr io.Writer) (*config.Config, er
 }
 
 // newLogger returns the service's logger: slog's text or JSON handler at the configured level,
-// through middleware's LogHandler so that the access log can encode and batch its lines itself.
-// w is the log stream (a *middleware.LogWriter in serve).
+// writing each record to w with one Write as it is logged.
 func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Level))
-	return slog.New(middleware.NewLogHandler(w, cfg.Format, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // app is everything serve and check-config build from a configuration.
@@ -78,6 +82,8 @@ type app struct {
 	state    state.Store
 	ready    []routes.Check
 	observer *metrics.Metrics
+	// hashSlots is how many bcrypt compares may run at once (login.max_concurrent_hashes resolved).
+	hashSlots int
 }
 
 func (a *app) close() {
@@ -93,6 +99,7 @@ func build(cfg *config.Config, log *slog.Logger, watch bool) (*app, error) {
 		a.observer = metrics.New()
 	}
 	hasher := store.NewHasher(cfg.Login.MaxConcurrentHashes, cfg.Login.HashWait)
+	a.hashSlots = hasher.Slots()
 	switch cfg.Store.Kind {
 	case "file":
 		opts := store.FileOptions{Watch: watch && cfg.Store.Watch, Hasher: hasher, Logger: log}
@@ -169,18 +176,12 @@ func serve(ctx context.Context, args, env []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	// Access lines wait up to log.flush_interval to be written together; every other record is
-	// written at once, after them. Deferred first, so it runs last, on every way out of serve.
-	logOut := middleware.NewLogWriter(stderr, cfg.Log.FlushInterval)
-	defer logOut.Close()
-	log := newLogger(cfg.Log, logOut)
+	log := newLogger(cfg.Log, stderr)
 	if cfg.Token.SecretGenerated {
 		log.Warn("WARNING: token.secret is not set; using a random secret for this process only. " +
 			"Tokens will not survive a restart and replicas will not accept each other's tokens. " +
 			"Set TOKENGATE_TOKEN_SECRET (32+ bytes) or token.secret_file for real use.")
 	}
-	var procs int
-	procs, cfg.Login.MaxConcurrentHashes = reserveHashProcs(env, cfg.Login.MaxConcurrentHashes)
 	a, err := build(cfg, log, true)
 	if err != nil {
 		return err
@@ -235,8 +236,8 @@ func serve(ctx context.Context, args, env []string, stdout, stderr io.Writer) er
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("version", version),
 		slog.String("algorithm", cfg.Token.Algorithm), slog.String("store", cfg.Store.Kind),
-		slog.String("state", cfg.State.Backend), slog.Int("gomaxprocs", procs),
-		slog.Int("hash_slots", cfg.Login.MaxConcurrentHashes))
+		slog.String("state", cfg.State.Backend), slog.Int("gomaxprocs", runtime.GOMAXPROCS(0)),
+		slog.Int("hash_slots", a.hashSlots))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

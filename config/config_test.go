@@ -85,7 +85,6 @@ func TestLoadDefaults(t *testing.T) {
 		{"state.redis_url", c.State.RedisURL, ""},
 		{"log.level", c.Log.Level, "info"},
 		{"log.format", c.Log.Format, "text"},
-		{"log.flush_interval", c.Log.FlushInterval, 100 * time.Millisecond},
 		{"metrics.enabled", c.Metrics.Enabled, true},
 	}
 	for _, tt := range tests {
@@ -458,6 +457,7 @@ func TestLoadErrors(t *testing.T) {
 		{name: "list given a map", file: "token:\n  lookup: {a: b}\n", want: []string{"token.lookup: must be a list of strings"}},
 		{name: "section not a mapping", file: "token: 5\n", want: []string{"token: must be a mapping"}},
 		{name: "unknown key in file", file: "token:\n  secert: x\n", want: []string{"token.secert: unknown key"}},
+		{name: "removed log.flush_interval", file: "log:\n  flush_interval: 100ms\n", want: []string{"log.flush_interval: unknown key (line 2)"}},
 		{name: "unknown section", file: "tokens:\n  ttl: 1m\n", want: []string{"tokens: unknown section"}},
 		{name: "unknown override", overrides: map[string]any{"token.secert": "x"}, want: []string{"token.secert: unknown configuration key"}},
 		{name: "unknown user field", file: "store:\n  users:\n    Alice:\n      pasword_hash: x\n", want: []string{"store.users.Alice.pasword_hash: unknown field"}},
@@ -591,9 +591,6 @@ func TestValidate(t *testing.T) {
 		{"rediss ok", func(c *Config) { c.State.Backend, c.State.RedisURL = "redis", "rediss://user:pw@h:6380/2" }, ""},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, `log.level: "verbose" is not one of debug, info, warn, error`},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, `log.format: "xml" is not one of text, json`},
-		{"log flush_interval negative", func(c *Config) { c.Log.FlushInterval = -time.Second }, "log.flush_interval: must be between 0 and 1m0s (got -1s"},
-		{"log flush_interval too long", func(c *Config) { c.Log.FlushInterval = time.Hour }, "log.flush_interval: must be between 0 and 1m0s (got 1h0m0s"},
-		{"log flush_interval 0", func(c *Config) { c.Log.FlushInterval = 0 }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

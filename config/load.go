@@ -80,7 +80,6 @@ var settings = []setting{
 	{key: "state.redis_url", field: func(c *Config) any { return &c.State.RedisURL }, secret: true},
 	{key: "log.level", field: func(c *Config) any { return &c.Log.Level }},
 	{key: "log.format", field: func(c *Config) any { return &c.Log.Format }},
-	{key: "log.flush_interval", field: func(c *Config) any { return &c.Log.FlushInterval }},
 	{key: "metrics.enabled", field: func(c *Config) any { return &c.Metrics.Enabled }},
 }
 

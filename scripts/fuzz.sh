@@ -18,13 +18,11 @@ FUZZMINIMIZETIME=${FUZZMINIMIZETIME:-5s}
 # verification, the users file, the configuration.
 targets=(
   middleware:FuzzLookupExtract
-  middleware:FuzzAccessLogMatchesSlog
   routes:FuzzCredentials
   routes:FuzzStringFields
   token:FuzzVerify
   token:FuzzVerifyClaims
   token:FuzzVerifyES256
-  token:FuzzFastPathAgrees
   store:FuzzParseYAML
   store:FuzzParseHtpasswd
   store:FuzzUsersFileAdd
