@@ -12,7 +12,7 @@ COPY go.mod go.sum ./
 RUN go mod download && go mod verify
 COPY . .
 ARG VERSION=dev
-RUN go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/tokengate . \
+RUN go build -trimpath -ldflags "-s -w -X github.com/tokengate/tokengate/cmd.version=${VERSION}" -o /out/tokengate . \
  && /out/tokengate version \
  && mkdir -p /out/etc/tokengate \
  && cp config.yaml /out/etc/tokengate/config.yaml \

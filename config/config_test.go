@@ -383,14 +383,42 @@ func TestLoadSecretFile(t *testing.T) {
 	}
 }
 
+// TestLoadValidReportsEverything: a value of the wrong type does not hide the invalid settings
+// after it; a key with a type problem is not reported twice.
+func TestLoadValidReportsEverything(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "config.yaml", "token:\n  ttl: soon\n  leeway: -1s\nlogin:\n  max_failures: 0\nlog:\n  level: loud\n")
+	_, err := LoadValid(path, []string{"TOKENGATE_SERVER_MAX_BODY_BYTES=many"}, nil)
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("LoadValid() = %v, want a *ValidationError", err)
+	}
+	for _, key := range []string{"token.ttl", "server.max_body_bytes", "token.leeway", "login.max_failures", "log.level"} {
+		n := 0
+		for _, p := range ve.Problems {
+			if strings.HasPrefix(p, key+": ") {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d problems about %s, want 1:\n%s", n, key, err)
+		}
+	}
+	if _, err := LoadValid(filepath.Join(t.TempDir(), "none.yaml"), nil, nil); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LoadValid(missing file) = %v, want a not-exist error", err)
+	}
+}
+
 func TestLoadSecretFileProblems(t *testing.T) {
 	t.Parallel()
-	t.Run("missing file stops Load", func(t *testing.T) {
+	t.Run("missing file is a problem naming the key", func(t *testing.T) {
 		t.Parallel()
 		missing := filepath.Join(t.TempDir(), "nope")
 		_, err := Load("", nil, map[string]any{"token.secret_file": missing})
-		if err == nil || !strings.HasPrefix(err.Error(), "token.secret_file: ") || !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("Load() error = %v, want token.secret_file not-exist error", err)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || len(ve.Problems) != 1 || !strings.HasPrefix(ve.Problems[0], "token.secret_file: ") ||
+			!strings.Contains(ve.Problems[0], "no such file") {
+			t.Errorf("Load() error = %v, want one token.secret_file problem saying the file is missing", err)
 		}
 	})
 	t.Run("empty file is a problem, not a generated secret", func(t *testing.T) {

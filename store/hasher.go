@@ -12,6 +12,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
+// MinCost is the lowest bcrypt cost HashPassword accepts (bcrypt's own minimum); MaxCost the highest.
+const MinCost = bcrypt.MinCost
+
 // defaultHashWait is how long a login waits for a bcrypt slot when a store is given no Hasher.
 const defaultHashWait = time.Second
 
@@ -102,13 +105,13 @@ func (h *Hasher) release() { <-h.slots }
 
 // HashPassword returns a bcrypt hash ($2a$) of password at cost. It refuses a password over 72
 // bytes with ErrPasswordTooLong instead of letting bcrypt truncate it, and a cost outside
-// bcrypt.MinCost..MaxCost with an error.
+// MinCost..MaxCost with an error.
 func HashPassword(password []byte, cost int) (string, error) {
 	if len(password) > MaxPasswordBytes {
 		return "", ErrPasswordTooLong
 	}
-	if cost < bcrypt.MinCost || cost > MaxCost {
-		return "", fmt.Errorf("store: bcrypt cost %d out of range %d..%d", cost, bcrypt.MinCost, MaxCost)
+	if cost < MinCost || cost > MaxCost {
+		return "", fmt.Errorf("bcrypt cost %d out of range %d to %d", cost, MinCost, MaxCost)
 	}
 	h, err := bcrypt.GenerateFromPassword(password, cost)
 	if err != nil {
