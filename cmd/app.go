@@ -107,7 +107,12 @@ func build(cfg *config.Config, log *slog.Logger, watch bool) (*app, error) {
 			return nil, fmt.Errorf("state.redis_url: %s", strings.TrimPrefix(err.Error(), "state: "))
 		}
 		a.state = r
-		a.ready = append(a.ready, routes.Check{Name: "state", Fn: r.Ping})
+		a.ready = append(a.ready, routes.Check{Name: "state", Fn: func(ctx context.Context) error {
+			if r.Ping(ctx) != nil {
+				return errors.New("the Redis backend does not answer")
+			}
+			return nil
+		}})
 	default:
 		a.state = state.NewMemory(nil)
 	}

@@ -198,3 +198,27 @@ func TestVersion(t *testing.T) {
 		t.Errorf("--version = %q, %v", out, err)
 	}
 }
+
+// TestNoUsersNotReady: a memory store without users builds (the image's built-in configuration
+// has none), but its readiness check says why it is not ready.
+func TestNoUsersNotReady(t *testing.T) {
+	cfg := writeFile(t, "config.yaml", "token:\n  secret: test-secret-0123456789abcdef0123456789abcdef\n")
+	c, err := loadConfig(cfg, nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := build(c, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	for _, ch := range a.ready {
+		if ch.Name == "store" {
+			if err := ch.Fn(context.Background()); !errors.Is(err, errNoUsers) {
+				t.Fatalf("store check = %v, want %v", err, errNoUsers)
+			}
+			return
+		}
+	}
+	t.Fatal("no store check")
+}

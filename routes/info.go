@@ -84,7 +84,8 @@ func handleHealthz() gin.HandlerFunc {
 }
 
 // handleReadyz answers 200 when every check passes (the users are loaded, the state backend
-// answers), else 503 not_ready naming the first failing check.
+// answers), else 503 not_ready naming the first failing check and saying why (a Check's error
+// must be fit for the caller to read).
 func handleReadyz(checks []Check) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Header("Cache-Control", "no-store")
@@ -93,7 +94,7 @@ func handleReadyz(checks []Check) gin.HandlerFunc {
 		for _, ch := range checks {
 			if err := ch.Fn(ctx); err != nil {
 				c.Header("Retry-After", "1")
-				middleware.WriteError(c, http.StatusServiceUnavailable, "not_ready", ch.Name+" is not ready")
+				middleware.WriteError(c, http.StatusServiceUnavailable, "not_ready", ch.Name+" is not ready: "+err.Error())
 				return
 			}
 		}

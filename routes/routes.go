@@ -33,7 +33,8 @@ type Users interface {
 	UserLookup
 }
 
-// Check is one readiness probe: nil when the dependency answers.
+// Check is one readiness probe: nil when the dependency answers, else an error whose text /readyz
+// shows (so it must hold no secret or internal address).
 type Check struct {
 	Name string
 	Fn   func(ctx context.Context) error
