@@ -129,7 +129,7 @@ fi
 if part oauth2proxy; then
   echo "== installing oauth2-proxy ($OAUTH2_PROXY_MODULE; the first time takes minutes)" >&2
   (cd "$WORK" && GOBIN=$WORK/gobin CGO_ENABLED=0 go install "$OAUTH2_PROXY_MODULE")
-  OAUTH2_PROXY_VERSION=$("$WORK/gobin/oauth2-proxy" --version 2>&1 | head -n1)
+  "$WORK/gobin/oauth2-proxy" --version >/dev/null # it runs (go install leaves its version string unset)
 fi
 
 HASH=$(printf '%s' "$PASSWORD" | "$WORK/tokengate" hash-password --cost "$HASH_COST")
@@ -446,9 +446,10 @@ function done()
   for status, n in pairs(total) do io.write(string.format("status %d %d\n", status, n)) end
 end
 EOF
-# cpu_busy_start / cpu_busy_end: the machine's busy fraction between the two (/proc/stat).
+# cpu_stat: the machine's idle and total CPU time (/proc/stat); busy_between IDLE0 TOTAL0 IDLE1 TOTAL1:
+# the busy fraction between two of them.
 cpu_stat() { awk '$1 == "cpu" { idle = $5 + $6; t = 0; for (i = 2; i <= 9; i++) t += $i; print idle, t }' /proc/stat; }
-busy_between() { awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN { printf "%.2f", (d - b) > 0 ? 1 - (c - a) / (d - b) : 0 }'; }
+busy_between() { awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN { printf "%.2f", ((d - b) > 0 ? 1 - (c - a) / (d - b) : 0) }'; }
 
 for ((r = 1; r <= ROUNDS; r++)); do
   if part flood; then
@@ -562,7 +563,7 @@ if part compare && ((${#RUNS[@]} > 0)); then
 fi
 if part oauth2proxy && ((${#RUNS[@]} > 0)); then
   echo
-  echo "Forward auth, RS256 (the same token and X-Forwarded-* headers for every row); oauth2-proxy: ${OAUTH2_PROXY_VERSION:-?}."
+  echo "Forward auth, RS256 (the same token and X-Forwarded-* headers for every row); oauth2-proxy ${OAUTH2_PROXY_MODULE#*@} (go install)."
   echo
   echo "| server and route | req/s | p50 ms | p99 ms | server CPU µs/req |"
   echo "|---|---:|---:|---:|---:|"
