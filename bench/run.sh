@@ -560,6 +560,10 @@ if part compare && ((${#RUNS[@]} > 0)); then
   rline "tokengate /protected, cache_size 0, vs the seed Flask app /protected" tg-nc.protected fl.protected
   rline "tokengate vs gin-jwt /protected, both with an access log" tg-log.protected gj-log.protected
   rline "bare net/http: /unprotected + bearer header vs without" nh.unprotected.bearer nh.unprotected
+  if [[ -f $OUT/fl.protected.r1.res || -f $OUT/fl.unprotected.r1.res ]]; then
+    echo
+    echo "The seed's Flask app: $(/usr/bin/python3 -c 'from importlib.metadata import version as v; print("Flask", v("flask") + ", PyJWT", v("pyjwt") + ", gunicorn", v("gunicorn"))' 2>/dev/null || echo "Debian's python3-flask, python3-jwt, gunicorn"), one gunicorn process with 4 threads (gthread: connections kept alive)."
+  fi
 fi
 if part oauth2proxy && ((${#RUNS[@]} > 0)); then
   echo
