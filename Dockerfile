@@ -1,7 +1,8 @@
 # tokengate container image.
 #
 #   docker build -t tokengate --build-arg VERSION=$(git describe --always --dirty) .
-#   docker run --rm -p 8080:8080 -e TOKENGATE_TOKEN_SECRET=... tokengate
+#   docker run --rm -p 8080:8080 -e TOKENGATE_TOKEN_SECRET=... \
+#     -v "$PWD/config.yaml:/etc/tokengate/config.yaml:ro" tokengate   (the image has no users)
 #
 # Build stage: a static, trimmed binary. go.mod/go.sum are copied first so the module download is a
 # layer of its own, reused until the dependencies change.
@@ -12,17 +13,18 @@ COPY go.mod go.sum ./
 RUN go mod download && go mod verify
 COPY . .
 ARG VERSION=dev
-RUN go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/tokengate . \
+RUN go build -trimpath -ldflags "-s -w -X github.com/tokengate/tokengate/cmd.version=${VERSION}" -o /out/tokengate . \
  && /out/tokengate version \
  && mkdir -p /out/etc/tokengate \
- && cp config.yaml /out/etc/tokengate/config.yaml \
+ && cp deploy/config.image.yaml /out/etc/tokengate/config.yaml \
  && TOKENGATE_CONFIG=/out/etc/tokengate/config.yaml /out/tokengate check-config >/dev/null
 
 # Runtime stage: nothing but the binary and the default config. No shell, no package manager, no CA
 # certificates (tokengate makes no outgoing TLS connections; Redis is reached over plain TCP).
 FROM scratch
 COPY --from=build /out/tokengate /tokengate
-# The shipped demo config (one demo user, alice / pyconid). Mount your own over it, read-only.
+# A configuration WITHOUT USERS (deploy/config.image.yaml): the image ships no known login. Mount
+# your own configuration over it, or a users file (see that file and docs/operations.md).
 COPY --from=build /out/etc/tokengate/config.yaml /etc/tokengate/config.yaml
 # A numeric non-root user: scratch has no /etc/passwd, and a number needs none.
 USER 65532:65532

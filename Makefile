@@ -16,7 +16,7 @@ fuzz:
 	./scripts/fuzz.sh
 
 build:
-	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o tokengate .
+	CGO_ENABLED=0 go build -buildvcs=auto -trimpath -ldflags "-s -w" -o tokengate .
 
 bench:
 	./bench/run.sh

@@ -145,9 +145,6 @@ type Log struct {
 	Level string `mapstructure:"level"`
 	// Format is text or json.
 	Format string `mapstructure:"format"`
-	// FlushInterval is how long an access line may wait to be written with others; 0 writes
-	// every line at once. Other records are always written at once.
-	FlushInterval time.Duration `mapstructure:"flush_interval"`
 }
 
 // Metrics holds the metrics settings (keys metrics.*).
@@ -195,7 +192,7 @@ func Defaults() *Config {
 			HashWait:    2 * time.Second,
 		},
 		State:   State{Backend: "memory"},
-		Log:     Log{Level: "info", Format: "text", FlushInterval: 100 * time.Millisecond},
+		Log:     Log{Level: "info", Format: "text"},
 		Metrics: Metrics{Enabled: true},
 	}
 }

@@ -85,7 +85,6 @@ func TestLoadDefaults(t *testing.T) {
 		{"state.redis_url", c.State.RedisURL, ""},
 		{"log.level", c.Log.Level, "info"},
 		{"log.format", c.Log.Format, "text"},
-		{"log.flush_interval", c.Log.FlushInterval, 100 * time.Millisecond},
 		{"metrics.enabled", c.Metrics.Enabled, true},
 	}
 	for _, tt := range tests {
@@ -384,14 +383,42 @@ func TestLoadSecretFile(t *testing.T) {
 	}
 }
 
+// TestLoadValidReportsEverything: a value of the wrong type does not hide the invalid settings
+// after it; a key with a type problem is not reported twice.
+func TestLoadValidReportsEverything(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "config.yaml", "token:\n  ttl: soon\n  leeway: -1s\nlogin:\n  max_failures: 0\nlog:\n  level: loud\n")
+	_, err := LoadValid(path, []string{"TOKENGATE_SERVER_MAX_BODY_BYTES=many"}, nil)
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("LoadValid() = %v, want a *ValidationError", err)
+	}
+	for _, key := range []string{"token.ttl", "server.max_body_bytes", "token.leeway", "login.max_failures", "log.level"} {
+		n := 0
+		for _, p := range ve.Problems {
+			if strings.HasPrefix(p, key+": ") {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d problems about %s, want 1:\n%s", n, key, err)
+		}
+	}
+	if _, err := LoadValid(filepath.Join(t.TempDir(), "none.yaml"), nil, nil); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LoadValid(missing file) = %v, want a not-exist error", err)
+	}
+}
+
 func TestLoadSecretFileProblems(t *testing.T) {
 	t.Parallel()
-	t.Run("missing file stops Load", func(t *testing.T) {
+	t.Run("missing file is a problem naming the key", func(t *testing.T) {
 		t.Parallel()
 		missing := filepath.Join(t.TempDir(), "nope")
 		_, err := Load("", nil, map[string]any{"token.secret_file": missing})
-		if err == nil || !strings.HasPrefix(err.Error(), "token.secret_file: ") || !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("Load() error = %v, want token.secret_file not-exist error", err)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || len(ve.Problems) != 1 || !strings.HasPrefix(ve.Problems[0], "token.secret_file: ") ||
+			!strings.Contains(ve.Problems[0], "no such file") {
+			t.Errorf("Load() error = %v, want one token.secret_file problem saying the file is missing", err)
 		}
 	})
 	t.Run("empty file is a problem, not a generated secret", func(t *testing.T) {
@@ -458,6 +485,7 @@ func TestLoadErrors(t *testing.T) {
 		{name: "list given a map", file: "token:\n  lookup: {a: b}\n", want: []string{"token.lookup: must be a list of strings"}},
 		{name: "section not a mapping", file: "token: 5\n", want: []string{"token: must be a mapping"}},
 		{name: "unknown key in file", file: "token:\n  secert: x\n", want: []string{"token.secert: unknown key"}},
+		{name: "removed log.flush_interval", file: "log:\n  flush_interval: 100ms\n", want: []string{"log.flush_interval: unknown key (line 2)"}},
 		{name: "unknown section", file: "tokens:\n  ttl: 1m\n", want: []string{"tokens: unknown section"}},
 		{name: "unknown override", overrides: map[string]any{"token.secert": "x"}, want: []string{"token.secert: unknown configuration key"}},
 		{name: "unknown user field", file: "store:\n  users:\n    Alice:\n      pasword_hash: x\n", want: []string{"store.users.Alice.pasword_hash: unknown field"}},
@@ -591,9 +619,6 @@ func TestValidate(t *testing.T) {
 		{"rediss ok", func(c *Config) { c.State.Backend, c.State.RedisURL = "redis", "rediss://user:pw@h:6380/2" }, ""},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, `log.level: "verbose" is not one of debug, info, warn, error`},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, `log.format: "xml" is not one of text, json`},
-		{"log flush_interval negative", func(c *Config) { c.Log.FlushInterval = -time.Second }, "log.flush_interval: must be between 0 and 1m0s (got -1s"},
-		{"log flush_interval too long", func(c *Config) { c.Log.FlushInterval = time.Hour }, "log.flush_interval: must be between 0 and 1m0s (got 1h0m0s"},
-		{"log flush_interval 0", func(c *Config) { c.Log.FlushInterval = 0 }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

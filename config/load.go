@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -80,7 +81,6 @@ var settings = []setting{
 	{key: "state.redis_url", field: func(c *Config) any { return &c.State.RedisURL }, secret: true},
 	{key: "log.level", field: func(c *Config) any { return &c.Log.Level }},
 	{key: "log.format", field: func(c *Config) any { return &c.Log.Format }},
-	{key: "log.flush_interval", field: func(c *Config) any { return &c.Log.FlushInterval }},
 	{key: "metrics.enabled", field: func(c *Config) any { return &c.Metrics.Enabled }},
 }
 
@@ -102,11 +102,13 @@ func envName(key string) string {
 // configured and the algorithm is HS*, Load generates a random one and sets
 // Token.SecretGenerated.
 //
-// Load does not validate the result; call Validate. It returns an error when
-// the file cannot be read or parsed (the error names the file and wraps the
-// I/O error), or when the secret file cannot be read; and a *ValidationError
-// listing every value of the wrong type, unknown key in the file, or unknown
-// override key, one problem per line, each naming its key.
+// Load does not validate the result; call Validate, or use LoadValid. It
+// returns a nil Config and an error when the file cannot be read or parsed
+// (the error names the file). It returns a *ValidationError listing every
+// value of the wrong type, unknown key in the file, unknown override key or
+// unreadable token.secret_file, one problem per line, each naming its key,
+// together with the Config it could build (the keys with problems at their
+// defaults), so that Validate can still check the rest.
 func Load(path string, env []string, overrides map[string]any) (*Config, error) {
 	v := viper.New()
 	v.SetConfigType("yaml")
@@ -121,21 +123,21 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 	if path != "" {
 		data, err := readFile(path, maxConfigBytes)
 		if err != nil {
-			return nil, fmt.Errorf("config: read %s: %w", path, err)
+			return nil, err // names the file
 		}
 		var doc yaml.Node
 		if err := yaml.Unmarshal(data, &doc); err != nil {
-			return nil, fmt.Errorf("config: parse %s: %w", path, err)
+			return nil, fmt.Errorf("parse %s: %w", path, err)
 		}
 		var root *yaml.Node
 		if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
 			root = resolve(doc.Content[0])
 		}
 		if !isNull(root) && root.Kind != yaml.MappingNode {
-			return nil, fmt.Errorf("config: parse %s: top level must be a mapping of sections (server, token, …)", path)
+			return nil, fmt.Errorf("parse %s: top level must be a mapping of sections (server, token, …)", path)
 		}
 		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
-			return nil, fmt.Errorf("config: parse %s: %w", path, err)
+			return nil, fmt.Errorf("parse %s: %w", path, err)
 		}
 		users, problems = checkFile(root)
 	}
@@ -169,22 +171,21 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 	}
 
 	// Check every value's type ourselves, so that each problem names its key
-	// and never shows a secret, then hand viper the typed values.
+	// and never shows a secret, then hand viper the typed values. A key with a
+	// problem takes its default, so that the rest can still be decoded and
+	// validated (LoadValid reports both at once).
 	for _, s := range settings {
 		val, msg := convert(v.Get(s.key), s)
 		if msg != "" {
 			problems = append(problems, s.key+": "+msg+source(s.key, path, v, fromEnv, overrides))
-			continue
+			val = deref(s.field(defaults))
 		}
 		v.Set(s.key, val)
-	}
-	if len(problems) > 0 {
-		return nil, &ValidationError{Problems: problems}
 	}
 
 	var c Config
 	if err := v.Unmarshal(&c); err != nil {
-		return nil, fmt.Errorf("config: decode: %w", err)
+		return nil, fmt.Errorf("decode the configuration: %w", err)
 	}
 	c.Store.Users = users
 	if c.Server.TrustedProxies == nil {
@@ -197,9 +198,53 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 		c.Token.PreviousPublicKeyFiles = []string{}
 	}
 	if err := resolveSecret(&c.Token); err != nil {
-		return nil, err
+		problems = append(problems, err.Error())
+	}
+	if len(problems) > 0 {
+		return &c, &ValidationError{Problems: problems}
 	}
 	return &c, nil
+}
+
+// LoadValid loads the configuration (Load) and validates it (Validate). It
+// returns the Config, or an error: the file cannot be read or parsed, or a
+// *ValidationError listing every problem of both steps at once, so that a
+// value of the wrong type does not hide the invalid settings after it.
+// Validate's problems about a key that already has a load problem are left
+// out (the key was checked at its default).
+func LoadValid(path string, env []string, overrides map[string]any) (*Config, error) {
+	c, err := Load(path, env, overrides)
+	var loadErr *ValidationError
+	if err != nil && !errors.As(err, &loadErr) {
+		return nil, err
+	}
+	var problems []string
+	if loadErr != nil {
+		problems = loadErr.Problems
+	}
+	var validErr *ValidationError
+	if err := c.Validate(); errors.As(err, &validErr) {
+		for _, p := range validErr.Problems {
+			if !hasKeyProblem(problems, p) {
+				problems = append(problems, p)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &ValidationError{Problems: problems}
+	}
+	return c, nil
+}
+
+// hasKeyProblem reports whether problems already holds a line about the key problem p is about.
+func hasKeyProblem(problems []string, p string) bool {
+	key, _, _ := strings.Cut(p, ":")
+	for _, q := range problems {
+		if strings.HasPrefix(q, key+":") {
+			return true
+		}
+	}
+	return false
 }
 
 // resolveSecret reads token.secret_file, or generates a secret for HS*.

@@ -29,8 +29,6 @@ func (e *ValidationError) Error() string {
 const (
 	minSecretBytes = 32
 	maxLeeway      = 5 * time.Minute
-	// maxFlushInterval bounds how stale the access log may get, and what a crash may lose.
-	maxFlushInterval = time.Minute
 )
 
 // algorithms are the accepted token.algorithm values, in message order.
@@ -260,7 +258,4 @@ func (c *Config) validateState(p *problemList) {
 func (c *Config) validateLog(p *problemList) {
 	p.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	p.oneOf("log.format", c.Log.Format, "text", "json")
-	if d := c.Log.FlushInterval; d < 0 || d > maxFlushInterval {
-		p.add("log.flush_interval", "must be between 0 and %s (got %s; 0 writes every line at once)", maxFlushInterval, d)
-	}
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,10 +25,9 @@ type Metrics struct {
 	reloads   *prometheus.CounterVec
 	usersGage prometheus.Gauge
 
-	// The label children used on every request, looked up once: WithLabelValues hashes the
-	// labels and takes the vector's lock each time (and strconv.Itoa(status) allocates).
-	requestSeries cowMap[requestKey, requestSeries]
-	verifySeries  cowMap[string, prometheus.Counter]
+	// The label children used on every request, kept as client_golang's docs advise for hot paths:
+	// WithLabelValues hashes the labels and takes the vector's lock each time.
+	requestSeries sync.Map // requestKey → requestSeries
 }
 
 type requestKey struct {
@@ -88,13 +86,16 @@ func (m *Metrics) Request(route, method string, status int, d time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
-	s := m.requestSeries.get(requestKey{route, knownMethod(method), status}, func(k requestKey) requestSeries {
-		code := strconv.Itoa(k.status)
-		return requestSeries{
+	k := requestKey{route, knownMethod(method), status}
+	v, ok := m.requestSeries.Load(k)
+	if !ok {
+		code := strconv.Itoa(status)
+		v, _ = m.requestSeries.LoadOrStore(k, requestSeries{
 			count:   m.requests.WithLabelValues(k.route, k.method, code),
 			latency: m.latency.WithLabelValues(k.route, code),
-		}
-	})
+		})
+	}
+	s := v.(requestSeries)
 	s.count.Inc()
 	s.latency.Observe(d.Seconds())
 }
@@ -112,9 +113,7 @@ func knownMethod(method string) string {
 func (m *Metrics) Login(outcome string) { m.logins.WithLabelValues(outcome).Inc() }
 
 // Verify counts one token verification by outcome.
-func (m *Metrics) Verify(outcome string) {
-	m.verifySeries.get(outcome, func(o string) prometheus.Counter { return m.verifies.WithLabelValues(o) }).Inc()
-}
+func (m *Metrics) Verify(outcome string) { m.verifies.WithLabelValues(outcome).Inc() }
 
 // Revoke counts one revocation by kind.
 func (m *Metrics) Revoke(kind string) { m.revokes.WithLabelValues(kind).Inc() }
@@ -127,37 +126,4 @@ func (m *Metrics) Reload(ok bool, users int) {
 	}
 	m.reloads.WithLabelValues("ok").Inc()
 	m.usersGage.Set(float64(users))
-}
-
-// cowMap is a copy-on-write map for a small, bounded key set that is read on every request and
-// written a handful of times: a read is an atomic load and a map lookup, with no lock.
-type cowMap[K comparable, V any] struct {
-	mu sync.Mutex // serialises writers
-	p  atomic.Pointer[map[K]V]
-}
-
-// get returns the value for k, making it with mk (once) when k is new.
-func (c *cowMap[K, V]) get(k K, mk func(K) V) V {
-	if m := c.p.Load(); m != nil {
-		if v, ok := (*m)[k]; ok {
-			return v
-		}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var old map[K]V
-	if p := c.p.Load(); p != nil {
-		old = *p
-		if v, ok := old[k]; ok {
-			return v
-		}
-	}
-	next := make(map[K]V, len(old)+1)
-	for key, v := range old {
-		next[key] = v
-	}
-	v := mk(k)
-	next[k] = v
-	c.p.Store(&next)
-	return v
 }

@@ -2,12 +2,10 @@ package middleware
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -77,43 +75,9 @@ func TestAuthPlacesClaims(t *testing.T) {
 	}
 }
 
-// arrivalVerifier is a RequestVerifier that records the arrival time Auth passes.
-type arrivalVerifier struct {
-	fakeVerifier
-	arrived *time.Time
-}
-
-func (a arrivalVerifier) VerifyRequest(ctx context.Context, raw string, arrived time.Time) (*token.Claims, error) {
-	*a.arrived = arrived
-	cl, err := a.Verify(ctx, raw)
-	return &cl, err
-}
-
-var _ RequestVerifier = arrivalVerifier{}
-
-// TestAuthVerifiesAtArrival: Auth hands a RequestVerifier the request's arrival time, the one
-// reading of the clock that the access log took.
-func TestAuthVerifiesAtArrival(t *testing.T) {
-	gin.SetMode(gin.ReleaseMode)
-	var arrived, seen time.Time
-	r := gin.New()
-	r.Use(RequestID(), AccessLog(slog.New(slog.DiscardHandler), "token"))
-	r.GET("/p", Auth(arrivalVerifier{fakeVerifier{}, &arrived}, Lookup{Sources: []string{SourceHeader}}), func(c *gin.Context) {
-		seen = Arrival(c)
-		c.Status(http.StatusNoContent)
-	})
-	req := httptest.NewRequest(http.MethodGet, "/p", nil)
-	req.Header.Set("Authorization", "Bearer good")
-	w := httptest.NewRecorder()
-	r.ServeHTTP(w, req)
-	if w.Code != http.StatusNoContent || arrived.IsZero() || !arrived.Equal(seen) {
-		t.Fatalf("status %d; VerifyRequest got arrival %v, the request's is %v", w.Code, arrived, seen)
-	}
-}
-
-// TestAuthHandsOutCopies: behind a real caching token.Verifier (whose cached claims Auth does not
-// copy), what ClaimsFrom and ClaimsFromContext return is the caller's to change: the next request
-// with the same token still has its roles.
+// TestAuthHandsOutCopies: behind a real caching token.Verifier, what ClaimsFrom and
+// ClaimsFromContext return is the caller's to change: neither a later middleware of the same
+// request nor the next request with the same token sees the change.
 func TestAuthHandsOutCopies(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
 	keys, err := token.NewHMACKeys("HS256", []byte("a-test-secret-of-at-least-32-bytes!!"))
@@ -150,26 +114,49 @@ func TestAuthHandsOutCopies(t *testing.T) {
 	}
 }
 
-// nilVerifier is a broken RequestVerifier: no claims and no error.
-type nilVerifier struct{ fakeVerifier }
-
-func (nilVerifier) VerifyRequest(context.Context, string, time.Time) (*token.Claims, error) {
-	return nil, nil
+// gzipLikeWriter wraps the Gin writer the way gzip or timeout middleware do: it replaces c.Writer
+// with its own type for the rest of the chain.
+type gzipLikeWriter struct {
+	gin.ResponseWriter
+	wrote int
 }
 
-// TestAuthFailsClosedOnNoClaims: a RequestVerifier that returns neither claims nor an error gets
-// the request refused, not a panic or a pass.
-func TestAuthFailsClosedOnNoClaims(t *testing.T) {
+func (w *gzipLikeWriter) Write(b []byte) (int, error) {
+	w.wrote += len(b)
+	return w.ResponseWriter.Write(b)
+}
+
+// TestPerRequestDataSurvivesWrappedWriter: a middleware that wraps the ResponseWriter (before or
+// after Auth) hides nothing: the user, the claims and the request id live in the Gin context.
+func TestPerRequestDataSurvivesWrappedWriter(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
+	wrap := func(c *gin.Context) {
+		c.Writer = &gzipLikeWriter{ResponseWriter: c.Writer}
+		c.Next()
+	}
+	auth := Auth(fakeVerifier{}, Lookup{Sources: []string{SourceHeader}})
+	handler := func(c *gin.Context) {
+		if _, ok := c.Writer.(*gzipLikeWriter); !ok {
+			t.Error("the writer is not the wrapper")
+		}
+		cl, ok := ClaimsFrom(c)
+		c.String(http.StatusOK, "%s %v %s %v", User(c), ok, cl.Subject, RequestIDFrom(c) != "")
+	}
 	r := gin.New()
-	r.GET("/p", Auth(nilVerifier{}, Lookup{Sources: []string{SourceHeader}}), func(c *gin.Context) {
-		c.Status(http.StatusNoContent)
-	})
-	req := httptest.NewRequest(http.MethodGet, "/p", nil)
-	req.Header.Set("Authorization", "Bearer good")
-	w := httptest.NewRecorder()
-	r.ServeHTTP(w, req)
-	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Header().Get("WWW-Authenticate"), "invalid_token") {
-		t.Fatalf("status %d, WWW-Authenticate %q", w.Code, w.Header().Get("WWW-Authenticate"))
+	r.Use(RequestID())
+	r.GET("/before", wrap, auth, RequireRole("admin"), handler)
+	r.GET("/after", auth, wrap, RequireRole("admin"), handler)
+	r.GET("/refused", wrap, auth, RequireRole("ops"), handler)
+	for path, want := range map[string]int{"/before": 200, "/after": 200, "/refused": 403} {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("Authorization", "Bearer good")
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if w.Code != want {
+			t.Fatalf("%s: status = %d, want %d; body %s", path, w.Code, want, w.Body)
+		}
+		if want == 200 && w.Body.String() != "alice true alice true" {
+			t.Errorf("%s: body = %q, want %q", path, w.Body, "alice true alice true")
+		}
 	}
 }

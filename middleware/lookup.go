@@ -105,63 +105,33 @@ func fromHeader(h http.Header) (string, bool, error) {
 	if tok == "" {
 		return "", false, badRequest("empty Bearer credentials")
 	}
-	// Two IndexByte scans (vectorised) rather than ContainsAny, which walks the token byte by byte:
-	// this runs on every protected request.
-	if strings.IndexByte(tok, ' ') >= 0 || strings.IndexByte(tok, '\t') >= 0 {
+	if strings.ContainsAny(tok, " \t") {
 		return "", false, badRequest("malformed Bearer credentials")
 	}
 	return tok, true, nil
 }
 
-// fromQuery scans the raw query for name without building a url.Values map (the hot path).
+// fromQuery reads the name parameter of the raw query. A query net/url cannot parse (a bad escape,
+// a ';' separator some servers split on) is refused rather than read one way here and another way
+// elsewhere.
 func fromQuery(raw, name string) (string, bool, error) {
 	if raw == "" || name == "" {
 		return "", false, nil
 	}
-	var val string
-	var seen bool
-	for raw != "" {
-		var part string
-		part, raw, _ = strings.Cut(raw, "&")
-		if part == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(part, "=")
-		if k != name {
-			if !escaped(k) {
-				continue
-			}
-			uk, err := url.QueryUnescape(k)
-			if err != nil || uk != name {
-				continue
-			}
-		}
-		if seen {
-			return "", false, badRequest("more than one " + name + " parameter")
-		}
-		seen = true
-		if escaped(v) {
-			uv, err := url.QueryUnescape(v)
-			if err != nil {
-				return "", false, badRequest("malformed " + name + " parameter")
-			}
-			v = uv
-		}
-		val = v
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return "", false, badRequest("malformed query string")
 	}
-	if !seen {
+	v, ok := vals[name]
+	switch {
+	case !ok:
 		return "", false, nil
-	}
-	if val == "" {
+	case len(v) > 1:
+		return "", false, badRequest("more than one " + name + " parameter")
+	case v[0] == "":
 		return "", false, badRequest("empty " + name + " parameter")
 	}
-	return val, true, nil
-}
-
-// escaped reports whether a query component holds '%' or '+', i.e. needs unescaping. Two IndexByte
-// scans are vectorised; strings.ContainsAny walks the (token-long) value byte by byte.
-func escaped(s string) bool {
-	return strings.IndexByte(s, '%') >= 0 || strings.IndexByte(s, '+') >= 0
+	return v[0], true, nil
 }
 
 func fromCookie(r *http.Request, name string) (string, bool, error) {

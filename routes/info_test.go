@@ -1,34 +1,45 @@
-package routes
+package routes_test
 
 import (
-	"encoding/json"
-	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+
+	"github.com/tokengate/tokengate/middleware"
+	"github.com/tokengate/tokengate/routes"
+	"github.com/tokengate/tokengate/state"
+	"github.com/tokengate/tokengate/token"
 )
 
-// TestUserMessageMatchesEncodingJSON: the hand-built /protected body is byte for byte what
-// c.JSON(gin.H{"message": m, "user": u}) wrote before it, for plain and for awkward user names.
-func TestUserMessageMatchesEncodingJSON(t *testing.T) {
-	names := []string{"", "alice", "a b", `quo"te`, `back\slash`, "<script>", "a&b", "tab\there",
-		"nl\n", "\x00\x1f\x7f", "ünïcødé", "日本", "\u2028\u2029", "bad\xffutf8", "emoji 🙂"}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for range 2000 {
-		b := make([]byte, rng.IntN(12))
-		for i := range b {
-			b[i] = byte(rng.IntN(256))
-		}
-		names = append(names, string(b))
+// TestJWKSAnswersHEAD: the key set answers HEAD as it answers GET (headers, no body), so caches and
+// probes that check it with HEAD get a 200, not a 405.
+func TestJWKSAnswersHEAD(t *testing.T) {
+	keys, err := token.NewHMACKeys("HS256", []byte(benchSecret))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, message := range []string{"Only available to people with valid tokens.", "Welcome, administrator.", "<&>\n"} {
-		m := newUserMessage(message)
-		for _, name := range names {
-			want, err := json.Marshal(map[string]any{"message": message, "user": name})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := m.appendTo([]byte("junk")[:0], name); string(got) != string(want) {
-				t.Errorf("message %q, user %q: %s, want %s", message, name, got, want)
-			}
+	st := state.NewMemory(nil)
+	t.Cleanup(func() { _ = st.Close() })
+	opts := token.Options{Issuer: "tokengate", Audience: "tokengate", Revoked: st}
+	h, err := routes.New(routes.Deps{
+		Users: panickingUsers{}, Issuer: token.NewIssuer(keys, opts), Verifier: token.NewVerifier(keys, opts),
+		JWKS: keys.JWKS(), State: st, Lookup: middleware.Lookup{Sources: []string{"header"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get, head := httptest.NewRecorder(), httptest.NewRecorder()
+	h.ServeHTTP(get, httptest.NewRequest(http.MethodGet, "/.well-known/jwks.json", nil))
+	h.ServeHTTP(head, httptest.NewRequest(http.MethodHead, "/.well-known/jwks.json", nil))
+	if get.Code != http.StatusOK || head.Code != http.StatusOK {
+		t.Fatalf("GET %d, HEAD %d, want 200 and 200", get.Code, head.Code)
+	}
+	for _, k := range []string{"Content-Type", "Cache-Control"} {
+		if g, h := get.Header().Get(k), head.Header().Get(k); g == "" || g != h {
+			t.Errorf("%s: GET %q, HEAD %q", k, g, h)
 		}
+	}
+	if get.Body.String() != `{"keys":[]}` {
+		t.Errorf("GET body = %q", get.Body)
 	}
 }

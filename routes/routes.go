@@ -33,7 +33,8 @@ type Users interface {
 	UserLookup
 }
 
-// Check is one readiness probe: nil when the dependency answers.
+// Check is one readiness probe: nil when the dependency answers, else an error whose text /readyz
+// shows (so it must hold no secret or internal address).
 type Check struct {
 	Name string
 	Fn   func(ctx context.Context) error
@@ -91,7 +92,7 @@ func New(d Deps) (http.Handler, error) {
 	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
 
 	guard := &loginGuard{state: d.State, policy: d.Login}
-	auth := middleware.Auth(newObservedVerifier(d.Verifier, d.Observe), d.Lookup)
+	auth := middleware.Auth(observedVerifier{v: d.Verifier, o: d.Observe}, d.Lookup)
 
 	r.Use(
 		middleware.RequestID(),
@@ -116,7 +117,7 @@ func New(d Deps) (http.Handler, error) {
 	r.GET("/protected", auth, handleProtected())
 	r.GET("/me", auth, handleMe())
 	r.GET("/admin", auth, middleware.RequireRole("admin"), handleAdmin())
-	r.GET("/.well-known/jwks.json", handleJWKS(d.JWKS))
+	r.Match([]string{http.MethodGet, http.MethodHead}, "/.well-known/jwks.json", handleJWKS(d.JWKS))
 	r.GET("/healthz", handleHealthz())
 	r.GET("/readyz", handleReadyz(d.Ready))
 	if d.Metrics != nil {

@@ -12,6 +12,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
+// MinCost is the lowest bcrypt cost HashPassword accepts (bcrypt's own minimum); MaxCost the highest.
+const MinCost = bcrypt.MinCost
+
 // defaultHashWait is how long a login waits for a bcrypt slot when a store is given no Hasher.
 const defaultHashWait = time.Second
 
@@ -20,9 +23,7 @@ var errMalformedHash = errors.New("malformed bcrypt hash")
 
 // Hasher bounds concurrent bcrypt work, so that a login flood cannot starve the rest of the
 // service of CPU: at most n compares run at once, and a caller waits at most a fixed time for a
-// slot before it gets ErrOverloaded. On Linux each compare also runs on an OS thread of its own
-// at the lowest CPU priority (nice 19), so that under contention the kernel runs token
-// verification first and bcrypt on what is left. Every compare a store makes, the dummy ones for
+// slot before it gets ErrOverloaded. Every compare a store makes, the dummy ones for
 // unknown users included, goes through its Hasher. One Hasher may be shared by several stores. A
 // Hasher must be made by NewHasher.
 type Hasher struct {
@@ -41,9 +42,9 @@ func NewHasher(n int, wait time.Duration) *Hasher {
 }
 
 // DefaultHashes is the bound on concurrent bcrypt compares when none is configured: half of
-// GOMAXPROCS, at least 1. With all of GOMAXPROCS, a login flood holds every P with bcrypt and
-// verification queues behind it (measured on 2 CPUs: /protected fell to a third of its idle rate,
-// p99 ×10); half leaves the other half to the routes that are served far more often.
+// GOMAXPROCS, at least 1. With all of GOMAXPROCS, a login flood would hold every P with bcrypt and
+// verification would queue behind it; half leaves the other half to the routes that are served far
+// more often.
 func DefaultHashes() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // Compare reports whether password matches the bcrypt hash. It returns ErrPasswordTooLong for a
@@ -60,7 +61,7 @@ func (h *Hasher) Compare(ctx context.Context, hash, password []byte) (bool, erro
 	}
 	defer h.release()
 	h.compares.Add(1)
-	switch err := lowPriority(func() error { return bcrypt.CompareHashAndPassword(hash, password) }); {
+	switch err := bcrypt.CompareHashAndPassword(hash, password); {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
@@ -69,6 +70,9 @@ func (h *Hasher) Compare(ctx context.Context, hash, password []byte) (bool, erro
 		return false, errMalformedHash
 	}
 }
+
+// Slots returns how many compares may run at once.
+func (h *Hasher) Slots() int { return cap(h.slots) }
 
 // InUse returns how many compares are running now (for metrics).
 func (h *Hasher) InUse() int { return len(h.slots) }
@@ -101,13 +105,13 @@ func (h *Hasher) release() { <-h.slots }
 
 // HashPassword returns a bcrypt hash ($2a$) of password at cost. It refuses a password over 72
 // bytes with ErrPasswordTooLong instead of letting bcrypt truncate it, and a cost outside
-// bcrypt.MinCost..MaxCost with an error.
+// MinCost..MaxCost with an error.
 func HashPassword(password []byte, cost int) (string, error) {
 	if len(password) > MaxPasswordBytes {
 		return "", ErrPasswordTooLong
 	}
-	if cost < bcrypt.MinCost || cost > MaxCost {
-		return "", fmt.Errorf("store: bcrypt cost %d out of range %d..%d", cost, bcrypt.MinCost, MaxCost)
+	if cost < MinCost || cost > MaxCost {
+		return "", fmt.Errorf("bcrypt cost %d out of range %d to %d", cost, MinCost, MaxCost)
 	}
 	h, err := bcrypt.GenerateFromPassword(password, cost)
 	if err != nil {

@@ -232,6 +232,9 @@ func (s *server) stop(t testing.TB) {
 		return
 	default:
 	}
+	// A connection the client dialed but never sent a request on is new, not idle, to the server,
+	// and http.Server.Shutdown waits 5 s before it counts such a connection as idle: close them.
+	http.DefaultClient.CloseIdleConnections()
 	_ = s.cmd.Process.Signal(os.Interrupt)
 	select {
 	case <-s.done:
@@ -240,6 +243,18 @@ func (s *server) stop(t testing.TB) {
 		<-s.done
 		t.Errorf("tokengate did not stop within %v of SIGINT", waitLimit)
 	}
+}
+
+// kill kills the server with SIGKILL, as a crash would, and waits until its log is read to the end.
+func (s *server) kill(t testing.TB) {
+	t.Helper()
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.done
 }
 
 func (s *server) logText() string { return strings.Join(s.Logs(), "\n") }

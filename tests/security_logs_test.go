@@ -107,8 +107,9 @@ func TestSecurityLogsRedactMisplacedTokens(t *testing.T) {
 	s := startServer(t, config(t, ""))
 	access, _ := s.tokens(t, "alice", "pyconid")
 	q := url.QueryEscape(access)
+	// A ';' separator: read one way by some servers and another by net/url, so refused.
+	wantError(t, s.get(t, "/protected?page=1;token="+q), 400, "invalid_request")
 	for _, query := range []string{
-		"page=1;token=" + q,  // pre-Go 1.17 separator: not a parameter to tokengate, but a token
 		"token[]=" + q,       // PHP-style array name
 		"jwt=" + q,           // a common name for it
 		"id_token=" + q,      // OpenID Connect's name

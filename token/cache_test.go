@@ -42,14 +42,14 @@ func TestCacheEntryEndsAtExp(t *testing.T) {
 		t.Fatalf("cache len = %d, want 1", n)
 	}
 	clk.Set(issued.ExpiresAt.Add(-time.Nanosecond))
-	if v.cache.get(raw, clk.Now()) == nil {
+	if _, ok := v.cache.get(raw, clk.Now()); !ok {
 		t.Error("cache miss just before exp, want hit")
 	}
 	if _, err := v.Verify(ctx, raw); err != nil {
 		t.Fatal(err)
 	}
 	clk.Set(issued.ExpiresAt)
-	if v.cache.get(raw, clk.Now()) != nil {
+	if _, ok := v.cache.get(raw, clk.Now()); ok {
 		t.Error("cache hit at exp, want miss")
 	}
 	if n := v.cache.len(); n != 0 {
@@ -138,13 +138,6 @@ func TestCacheBounded(t *testing.T) {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			clk := newClock()
 			v, is := cachedVerifier(t, clk, size, nil)
-			capacity := 0
-			for i := range v.cache.shards {
-				capacity += len(v.cache.shards[i].ring)
-			}
-			if capacity != size {
-				t.Fatalf("shard capacities add up to %d, want %d", capacity, size)
-			}
 			var tokens []string
 			for i := range 3*size + 10 {
 				raw, _ := mustIssue(t, is, fmt.Sprint("user", i))
@@ -165,36 +158,6 @@ func TestCacheBounded(t *testing.T) {
 				t.Fatalf("cache len = %d, want ≤ %d", n, size)
 			}
 		})
-	}
-}
-
-// TestCacheEvictsExpiredFirst: with the cache full, an expired entry goes before a live one.
-func TestCacheEvictsExpiredFirst(t *testing.T) {
-	clk := newClock()
-	keys := mustHMAC(t, HS256, testSecret)
-	o := testOptions(clk)
-	o.CacheSize = 2
-	v := NewVerifier(keys, o)
-	short := o
-	short.TTL = time.Minute
-	shortRaw, _ := mustIssue(t, NewIssuer(keys, short), "short")
-	longRaw, _ := mustIssue(t, NewIssuer(keys, o), "long")
-	for _, raw := range []string{shortRaw, longRaw, longRaw} { // long is referenced again
-		if _, err := v.Verify(context.Background(), raw); err != nil {
-			t.Fatal(err)
-		}
-	}
-	clk.Add(2 * time.Minute)
-	newRaw, _ := mustIssue(t, NewIssuer(keys, o), "new")
-	if _, err := v.Verify(context.Background(), newRaw); err != nil {
-		t.Fatal(err)
-	}
-	now := clk.Now()
-	if v.cache.get(longRaw, now) == nil {
-		t.Error("live entry evicted")
-	}
-	if v.cache.get(newRaw, now) == nil {
-		t.Error("new entry not cached")
 	}
 }
 
@@ -269,8 +232,8 @@ func TestCacheConcurrent(t *testing.T) {
 	}
 }
 
-// TestCacheComparesWholeToken: the cache key hashes only the signature end of a token, so a
-// forged token that keeps a cached token's signature must still go through full verification.
+// TestCacheComparesWholeToken: the cache is keyed on the whole token, so a forged token that
+// keeps a cached token's header and signature must still go through full verification.
 func TestCacheComparesWholeToken(t *testing.T) {
 	clk := newClock()
 	v, is := cachedVerifier(t, clk, 10, nil)
@@ -282,102 +245,4 @@ func TestCacheComparesWholeToken(t *testing.T) {
 	forged := h + "." + b64([]byte(`{"sub":"admin","iss":"tokengate","aud":"tokengate","exp":9999999999}`)) + "." + sig
 	_, err := v.Verify(context.Background(), forged)
 	wantErr(t, err, ErrSignature, forged)
-}
-
-// TestVerifyRequestShares: VerifyRequest hands out the cache's claims (no copy), Verify and Clone
-// copies that the caller may change without changing what the next request sees.
-func TestVerifyRequestShares(t *testing.T) {
-	clk := newClock()
-	v, is := cachedVerifier(t, clk, 10, nil)
-	raw, _ := mustIssue(t, is, "alice")
-	ctx := context.Background()
-	if _, err := v.VerifyRequest(ctx, raw, time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	a, err := v.VerifyRequest(ctx, raw, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := v.VerifyRequest(ctx, raw, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a != b || &a.Roles[0] != &b.Roles[0] {
-		t.Error("cached claims were copied: VerifyRequest should share the cache's")
-	}
-	for _, c := range []Claims{mustVerify(t, v, raw), a.Clone()} {
-		if &c.Roles[0] == &a.Roles[0] || &c.Audience[0] == &a.Audience[0] {
-			t.Fatal("Verify or Clone shares memory with the cache")
-		}
-		c.Roles[0], c.Audience[0] = "root", "x"
-	}
-	if c, _ := v.VerifyRequest(ctx, raw, time.Time{}); c.Roles[0] != "admin" || c.Audience[0] != testAudience {
-		t.Errorf("a copy's change reached the cache: %+v", c)
-	}
-}
-
-// TestVerifyRequestArrived: a cached token's time limits are checked at the arrival time given,
-// without reading the clock, while the token has over a second left; in its last second, in full
-// verification, and always for a Verifier made with Options.Now, the Verifier's clock decides.
-func TestVerifyRequestArrived(t *testing.T) {
-	ctx := context.Background()
-	setup := func(t *testing.T, realClock bool) (*clock, *Verifier, string, Claims) {
-		clk := newClock()
-		v, is := cachedVerifier(t, clk, 10, nil) // made with Options.Now = clk.Now
-		if realClock {
-			v.ownClock = false // as NewVerifier sets it without Options.Now, with clk as the real clock
-		}
-		raw, c := mustIssue(t, is, "alice")
-		if _, err := v.VerifyRequest(ctx, raw, time.Time{}); err != nil { // cached now
-			t.Fatal(err)
-		}
-		return clk, v, raw, c
-	}
-
-	t.Run("arrival trusted", func(t *testing.T) {
-		clk, v, raw, c := setup(t, true)
-		arrived := clk.Now().Add(time.Minute)
-		clk.Set(c.ExpiresAt.Add(time.Hour)) // the clock is not read: the arrival decides
-		if _, err := v.VerifyRequest(ctx, raw, arrived); err != nil {
-			t.Fatalf("cached token at its arrival time: %v", err)
-		}
-	})
-	t.Run("last second", func(t *testing.T) {
-		clk, v, raw, c := setup(t, true)
-		// Expired by the clock, leeway and all: the last second reads it again.
-		clk.Set(c.ExpiresAt.Add(testLeeway + time.Second))
-		_, err := v.VerifyRequest(ctx, raw, c.ExpiresAt.Add(-500*time.Millisecond))
-		wantErr(t, err, ErrExpired, raw)
-		clk.Set(c.ExpiresAt.Add(-time.Millisecond))
-		if _, err := v.VerifyRequest(ctx, raw, c.ExpiresAt.Add(-500*time.Millisecond)); err != nil {
-			t.Fatalf("valid by the clock in its last second: %v", err)
-		}
-	})
-	t.Run("arrival after exp", func(t *testing.T) {
-		clk, v, raw, c := setup(t, true)
-		clk.Set(c.ExpiresAt.Add(time.Hour))
-		_, err := v.VerifyRequest(ctx, raw, c.ExpiresAt.Add(testLeeway+time.Second))
-		wantErr(t, err, ErrExpired, raw) // the entry goes; full verification reads the clock
-		if n := v.cache.len(); n != 0 {
-			t.Errorf("expired entry kept: len = %d", n)
-		}
-		_, err = v.VerifyRequest(ctx, raw, c.ExpiresAt.Add(-time.Hour))
-		wantErr(t, err, ErrExpired, raw) // not cached any more: the clock decides
-	})
-	t.Run("Options.Now", func(t *testing.T) {
-		clk, v, raw, c := setup(t, false)
-		arrived := clk.Now().Add(time.Minute)
-		clk.Set(c.ExpiresAt.Add(time.Hour))
-		_, err := v.VerifyRequest(ctx, raw, arrived)
-		wantErr(t, err, ErrExpired, raw)
-	})
-}
-
-func mustVerify(tb testing.TB, v *Verifier, raw string) Claims {
-	tb.Helper()
-	c, err := v.Verify(context.Background(), raw)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return c
 }

@@ -9,9 +9,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// TestClaimNamesExactAndOnce: claim names are case-sensitive (RFC 7519 §4) and a checked claim given
-// twice is refused, so no second or differently-cased "exp", "aud" or "sub" can override the first.
-func TestClaimNamesExactAndOnce(t *testing.T) {
+// TestClaimNames: claim names are case-sensitive (RFC 7519 §4): a registered claim spelt in another
+// case is refused, so no differently-cased "exp", "aud" or "sub" can stand beside the real one. A
+// name given twice takes its lexically last value, as RFC 7519 §4 allows and as encoding/json,
+// PyJWT and jose read it: the sub returned is the last one.
+func TestClaimNames(t *testing.T) {
 	clk := newClock()
 	now := clk.Now().Unix()
 	keys := mustHMAC(t, HS256, testSecret[:32])
@@ -23,27 +25,33 @@ func TestClaimNamesExactAndOnce(t *testing.T) {
 	cases := []struct {
 		name    string
 		payload string
-		want    error // nil: accepted
+		want    error  // nil: accepted
+		sub     string // the subject when accepted
 	}{
-		{"baseline", fmt.Sprintf(`{"sub":"alice",%s,"exp":%d,%s}`, aud, future, rest), nil},
-		{"EXP after an expired exp", fmt.Sprintf(`{"sub":"alice",%s,"exp":%d,"EXP":%d,%s}`, aud, past, future, rest), ErrInvalid},
-		{"Exp instead of exp", fmt.Sprintf(`{"sub":"alice",%s,"Exp":%d,%s}`, aud, future, rest), ErrInvalid},
-		{"SUB instead of sub", fmt.Sprintf(`{"SUB":"alice",%s,"exp":%d,%s}`, aud, future, rest), ErrInvalid},
-		{"escaped sub", fmt.Sprintf(`{"s\u0075b":"alice","sub":"bob",%s,"exp":%d,%s}`, aud, future, rest), ErrInvalid},
-		{"AUD after a foreign aud", fmt.Sprintf(`{"sub":"alice","aud":"other","AUD":%q,"exp":%d,%s}`, testAudience, future, rest), ErrInvalid},
-		{"exp twice", fmt.Sprintf(`{"sub":"alice",%s,"exp":%d,"exp":%d,%s}`, aud, past, future, rest), ErrInvalid},
-		{"aud twice", fmt.Sprintf(`{"sub":"alice","aud":"other",%s,"exp":%d,%s}`, aud, future, rest), ErrInvalid},
-		{"sub twice", fmt.Sprintf(`{"sub":"alice","sub":"admin",%s,"exp":%d,%s}`, aud, future, rest), ErrInvalid},
-		{"unknown claims are ignored", fmt.Sprintf(`{"sub":"alice",%s,"exp":%d,%s,"x":{"y":[1,2]},"x":null}`, aud, future, rest), nil},
+		{"baseline", fmt.Sprintf(`{"sub":"alice",%s,"exp":%d,%s}`, aud, future, rest), nil, "alice"},
+		{"EXP after an expired exp", fmt.Sprintf(`{"sub":"alice",%s,"exp":%d,"EXP":%d,%s}`, aud, past, future, rest), ErrInvalid, ""},
+		{"EXP beside a valid exp", fmt.Sprintf(`{"sub":"alice",%s,"exp":%d,"EXP":%d,%s}`, aud, future, past, rest), ErrMalformed, ""},
+		{"Exp instead of exp", fmt.Sprintf(`{"sub":"alice",%s,"Exp":%d,%s}`, aud, future, rest), ErrInvalid, ""},
+		{"SUB beside sub", fmt.Sprintf(`{"SUB":"admin","sub":"alice",%s,"exp":%d,%s}`, aud, future, rest), ErrMalformed, ""},
+		{"escaped sub then sub", fmt.Sprintf(`{"s\u0075b":"alice","sub":"bob",%s,"exp":%d,%s}`, aud, future, rest), nil, "bob"},
+		{"AUD after a foreign aud", fmt.Sprintf(`{"sub":"alice","aud":"other","AUD":%q,"exp":%d,%s}`, testAudience, future, rest), ErrInvalid, ""},
+		{"Roles", fmt.Sprintf(`{"sub":"alice",%s,"exp":%d,%s,"Roles":["admin"]}`, aud, future, rest), ErrInvalid, ""},
+		{"future exp then expired exp", fmt.Sprintf(`{"sub":"alice",%s,"exp":%d,"exp":%d,%s}`, aud, future, past, rest), ErrExpired, ""},
+		{"foreign aud last", fmt.Sprintf(`{"sub":"alice",%s,"aud":"other","exp":%d,%s}`, aud, future, rest), ErrAudience, ""},
+		{"sub twice", fmt.Sprintf(`{"sub":"alice","sub":"admin",%s,"exp":%d,%s}`, aud, future, rest), nil, "admin"},
+		{"unknown claims are ignored", fmt.Sprintf(`{"sub":"alice",%s,"exp":%d,%s,"x":{"y":[1,2]},"x":null}`, aud, future, rest), nil, "alice"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := b64([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + b64([]byte(c.payload))
 			raw := s + "." + b64(sign(t, s))
-			_, err := v.Verify(context.Background(), raw)
+			got, err := v.Verify(context.Background(), raw)
 			if c.want == nil {
 				if err != nil {
 					t.Fatalf("Verify = %v, want nil", err)
+				}
+				if got.Subject != c.sub {
+					t.Errorf("Subject = %q, want %q", got.Subject, c.sub)
 				}
 				return
 			}

@@ -65,7 +65,6 @@ type KeySet struct {
 	current *verificationKey
 	byKID   map[string]*verificationKey
 	algs    []string // distinct algorithms of all verification keys, current first
-	header  string   // base64url JOSE header of issued tokens, with the trailing '.'
 	jwks    []byte
 }
 
@@ -169,15 +168,6 @@ func newKeySet(method jwt.SigningMethod, signKey any, current *verificationKey, 
 			k.algs = append(k.algs, vk.alg)
 		}
 	}
-	header, err := json.Marshal(struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-		Typ string `json:"typ"`
-	}{current.alg, current.kid, "JWT"})
-	if err != nil {
-		return nil, fmt.Errorf("token: encode header: %w", err)
-	}
-	k.header = b64(header) + "."
 	return k, nil
 }
 

@@ -3,10 +3,11 @@ package token
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
-	"fmt"
+	"slices"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // MaxTokenBytes is the longest token Verify decodes; longer ones fail with ErrTooLarge.
@@ -77,33 +78,17 @@ func NewIssuer(keys *KeySet, o Options) *Issuer {
 	return &Issuer{keys: keys, issuer: o.Issuer, audience: o.Audience, ttl: ttl, now: o.now()}
 }
 
-// issuedClaims is the JSON payload of tokens tokengate signs: aud is a single string, times are
-// whole seconds, roles are omitted when empty.
-type issuedClaims struct {
-	Subject   string   `json:"sub"`
-	Issuer    string   `json:"iss"`
-	Audience  string   `json:"aud"`
-	IssuedAt  int64    `json:"iat"`
-	NotBefore int64    `json:"nbf"`
-	ExpiresAt int64    `json:"exp"`
-	ID        string   `json:"jti"`
-	Roles     []string `json:"roles,omitempty"`
-}
-
 // Issue returns a signed access token for subject with roles, and its claims. The header has
-// alg, kid and typ "JWT"; the payload sub, iss, aud, iat, nbf (= iat), exp (= iat + TTL), a
-// random 128-bit jti, and roles when there are any. It fails for an empty subject, when no
-// randomness is available, or when signing fails.
+// alg, kid and typ "JWT"; the payload sub, iss, aud (a single string), iat, nbf (= iat),
+// exp (= iat + TTL), a random 128-bit jti, and roles when there are any. It fails for an empty
+// subject or when signing fails.
 func (i *Issuer) Issue(subject string, roles []string) (raw string, c Claims, err error) {
 	if subject == "" {
 		return "", Claims{}, errors.New("token: empty subject")
 	}
 	var id [jtiBytes]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return "", Claims{}, fmt.Errorf("token: random jti: %w", err)
-	}
+	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails (Go 1.24+)
 	now := i.now().Truncate(time.Second).UTC()
-	exp := now.Add(i.ttl).Truncate(time.Second)
 	c = Claims{
 		Subject:   subject,
 		Issuer:    i.issuer,
@@ -111,29 +96,27 @@ func (i *Issuer) Issue(subject string, roles []string) (raw string, c Claims, er
 		ID:        b64(id[:]),
 		IssuedAt:  now,
 		NotBefore: now,
-		ExpiresAt: exp,
+		ExpiresAt: now.Add(i.ttl).Truncate(time.Second),
+	}
+	payload := jwt.MapClaims{
+		"sub": c.Subject,
+		"iss": c.Issuer,
+		"aud": i.audience,
+		"iat": now.Unix(),
+		"nbf": now.Unix(),
+		"exp": c.ExpiresAt.Unix(),
+		"jti": c.ID,
 	}
 	if len(roles) > 0 {
-		c.Roles = append([]string(nil), roles...)
+		c.Roles = slices.Clone(roles)
+		payload["roles"] = c.Roles
 	}
-	payload, err := json.Marshal(issuedClaims{
-		Subject:   c.Subject,
-		Issuer:    c.Issuer,
-		Audience:  i.audience,
-		IssuedAt:  now.Unix(),
-		NotBefore: now.Unix(),
-		ExpiresAt: exp.Unix(),
-		ID:        c.ID,
-		Roles:     c.Roles,
-	})
-	if err != nil {
-		return "", Claims{}, fmt.Errorf("token: encode claims: %w", err)
-	}
-	signing := i.keys.header + b64(payload)
-	sig, err := i.keys.method.Sign(signing, i.keys.signKey)
+	t := jwt.NewWithClaims(i.keys.method, payload)
+	t.Header["kid"] = i.keys.current.kid
+	raw, err = t.SignedString(i.keys.signKey)
 	if err != nil {
 		// jwt's error text stays inside this package.
 		return "", Claims{}, errors.New("token: signing failed")
 	}
-	return signing + "." + b64(sig), c, nil
+	return raw, c, nil
 }

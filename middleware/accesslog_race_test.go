@@ -1,7 +1,0 @@
-//go:build race
-
-package middleware
-
-// raceEnabled: the race detector makes sync.Pool drop items at random, so allocation counts of
-// pooled code mean nothing under it.
-const raceEnabled = true
