@@ -5,7 +5,8 @@
 #                                        config (below), run every request, stop it
 #   scripts/newman.sh --url URL          run against a tokengate already serving at URL (e.g. the
 #                                        docker-compose stack), with postman/local.postman_environment.json
-#                                        as is (its `secret` is the compose DEVELOPMENT-ONLY one)
+#                                        as is (its `secret` is empty: the requests that sign their own
+#                                        tokens skip themselves; add -- --env-var secret=S to run them)
 #   scripts/newman.sh --full [...]       print every request and assertion, not only the failures
 #                                        and the summary
 #   scripts/newman.sh [...] -- ARGS      pass ARGS on to `newman run` (e.g. -- --folder "Negative cases")
