@@ -11,6 +11,7 @@ import (
 // TestDemoFlow is the original Flask demo's flow: an open route, a Basic-auth login, then the
 // protected route with the token in the query string and in the Authorization header.
 func TestDemoFlow(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, ""))
 
 	r := s.get(t, "/unprotected")
@@ -61,6 +62,7 @@ func TestDemoFlow(t *testing.T) {
 
 // TestLoginMethods: Basic on GET and POST, JSON and form bodies all log in.
 func TestLoginMethods(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, ""))
 	cases := map[string]*http.Request{
 		"GET basic":  newRequest(t, "GET", s.URL+"/login", nil),
@@ -94,6 +96,7 @@ func TestLoginMethods(t *testing.T) {
 
 // TestTokenLookup: RFC 6750 answers for missing, duplicated and bad tokens.
 func TestTokenLookup(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, ""))
 	tok := s.accessToken(t, "alice", "pyconid")
 	q := url.QueryEscape(tok)
@@ -142,6 +145,7 @@ func TestTokenLookup(t *testing.T) {
 
 // TestRoutesAndErrors: JSON 404/405, health, readiness and the role example.
 func TestRoutesAndErrors(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, ""))
 	wantError(t, s.get(t, "/nope"), 404, "not_found")
 	wantError(t, do(t, newRequest(t, "DELETE", s.URL+"/protected", nil)), 405, "method_not_allowed")

@@ -8,6 +8,7 @@ import (
 )
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	out, _, code := run(t, t.TempDir(), "", nil, "version")
 	if code != 0 || !strings.HasPrefix(out, "tokengate ") {
 		t.Fatalf("version = %q, exit %d", out, code)
@@ -15,6 +16,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestHashPassword(t *testing.T) {
+	t.Parallel()
 	out, _, code := run(t, t.TempDir(), "pyconid\n", nil, "hash-password", "--cost", "10")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
@@ -38,6 +40,7 @@ func TestHashPassword(t *testing.T) {
 // TestBadConfigStopsStart: every problem is reported, one line each naming the key, and no secret is
 // printed.
 func TestBadConfigStopsStart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
 	secret := "short-secret-value"
@@ -89,6 +92,7 @@ login:
 // TestShippedConfig: the shipped config.yaml is valid, starts with a random secret and a loud
 // warning, and the demo user logs in.
 func TestShippedConfig(t *testing.T) {
+	t.Parallel()
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 // (no chance to flush anything) has its access line in the log: lines are written as each request
 // ends, never held back.
 func TestAccessLogSurvivesSIGKILL(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, ""))
 	const n = 50
 	for i := range n {

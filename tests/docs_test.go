@@ -55,6 +55,7 @@ func shBlocks(t *testing.T, root string) []shBlock {
 // the checkout, with no TOKENGATE_* variable set: each must exit 0. Blocks that need a running
 // server, Docker or placeholders are marked `console` instead and are not run.
 func TestDocsCommandsRun(t *testing.T) {
+	t.Parallel()
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +72,7 @@ func TestDocsCommandsRun(t *testing.T) {
 	}
 	for _, b := range blocks {
 		t.Run(fmt.Sprintf("%s:%d", b.file, b.line), func(t *testing.T) {
+			t.Parallel()
 			cmd := exec.Command("bash", "-e", "-o", "pipefail", "-c", b.body)
 			cmd.Dir = root
 			cmd.Env = env

@@ -22,6 +22,7 @@ var (
 
 // TestHtpasswdFromApache: a users file made by Apache's `htpasswd -B` works unchanged.
 func TestHtpasswdFromApache(t *testing.T) {
+	t.Parallel()
 	src, err := os.ReadFile("../store/testdata/htpasswd")
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +40,7 @@ func TestHtpasswdFromApache(t *testing.T) {
 // TestUsersFileReload: adding, changing and removing users by editing the file takes effect without
 // a restart, by rename or in place; a broken edit changes nothing.
 func TestUsersFileReload(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "users.yaml")
 	writeFile(t, path, usersFile(t, testUsers, 4))
@@ -135,6 +137,7 @@ func TestUsersFileReload(t *testing.T) {
 
 // TestUsersFileMustLoadAtStart: a users file that cannot be loaded stops the start with a clear error.
 func TestUsersFileMustLoadAtStart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "users.htpasswd")
 	writeFile(t, path, "alice:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n")
@@ -153,6 +156,7 @@ func TestUsersFileMustLoadAtStart(t *testing.T) {
 // the right password; a forged X-Forwarded-For does not reset the count unless the peer is a
 // trusted proxy.
 func TestLockout(t *testing.T) {
+	t.Parallel()
 	policy := "login:\n  max_failures: 3\n  window: 1m\n  lockout: 2m\n"
 	s := startServer(t, config(t, policy))
 	for i := 0; i < 3; i++ {
@@ -182,6 +186,7 @@ func TestLockout(t *testing.T) {
 // TestLockoutPerIP: password spraying across many user names from one address is stopped at 4×
 // login.max_failures.
 func TestLockoutPerIP(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, "login:\n  max_failures: 2\n"))
 	for i := 0; i < 8; i++ {
 		wantError(t, s.get(t, "/login", "Authorization", basic(fmt.Sprintf("user%d", i), "Winter2026!")), 401, "invalid_credentials")

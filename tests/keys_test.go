@@ -68,6 +68,7 @@ func verifyWithJWKS(t *testing.T, raw string, set jose.JSONWebKeySet, alg jose.S
 // TestAsymmetricTokensVerifyWithJWKS: for RS256, ES256 and EdDSA, another library verifies our
 // tokens with nothing but the public key fetched from /.well-known/jwks.json.
 func TestAsymmetricTokensVerifyWithJWKS(t *testing.T) {
+	t.Parallel()
 	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
 		t.Run(alg, func(t *testing.T) {
 			dir := t.TempDir()
@@ -88,6 +89,7 @@ func TestAsymmetricTokensVerifyWithJWKS(t *testing.T) {
 // TestKeyRotation: after a rotation, tokens signed with the retired key keep working; a token with
 // an unknown kid, or a known kid with another algorithm, is refused.
 func TestKeyRotation(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	oldKey := keygen(t, dir, "ES256", "old.pem")
 	newKey := keygen(t, dir, "EdDSA", "new.pem")
@@ -129,6 +131,7 @@ func TestKeyRotation(t *testing.T) {
 // TestHMACInteroperability: go-jose verifies our HS256 tokens with the shared secret, and a token it
 // makes with the right claims is accepted; wrong issuer or audience is refused.
 func TestHMACInteroperability(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, ""))
 	tok := s.accessToken(t, "alice", "pyconid")
 	parsed, err := josejwt.ParseSigned(tok, []jose.SignatureAlgorithm{jose.HS256})

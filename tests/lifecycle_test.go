@@ -9,6 +9,7 @@ import (
 // TestRefreshRotatesAndDetectsReuse: a refresh spends the old token; presenting it again is refused
 // and revokes the whole family, so the newer refresh token dies too (RFC 9700 reuse detection).
 func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, ""))
 	first := s.login(t, "alice", "pyconid")
 	r1 := first["refresh_token"].(string)
@@ -35,6 +36,7 @@ func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
 
 // TestTokensAreNotInterchangeable: an access token is never a refresh token, nor the reverse.
 func TestTokensAreNotInterchangeable(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, ""))
 	body := s.login(t, "alice", "pyconid")
 	access, refresh := body["access_token"].(string), body["refresh_token"].(string)
@@ -61,6 +63,7 @@ func TestTokensAreNotInterchangeable(t *testing.T) {
 
 // TestLogout revokes the access token and the refresh token's family.
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, ""))
 	body := s.login(t, "alice", "pyconid")
 	access, refresh := body["access_token"].(string), body["refresh_token"].(string)

@@ -37,6 +37,7 @@ func rawExchange(t *testing.T, addr, req string) (int, string) {
 // smuggling shapes, odd paths) get a 4xx or a closed connection (or, where the HTTP RFCs make the
 // request mean a plain one, that one's answer), never an unexpected 5xx.
 func TestSecurityRawHTTP(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, ""))
 	access, _ := s.tokens(t, "alice", "pyconid")
 	addr := strings.TrimPrefix(s.URL, "http://")

@@ -76,6 +76,7 @@ func runLoginCorpus(t *testing.T, s *server, corpus []loginAttack) {
 // TestSecurityLoginMalformed: malformed Basic headers, type-confused and duplicated JSON, form
 // tricks, control characters and NUL in names, and passwords longer than bcrypt's 72 bytes.
 func TestSecurityLoginMalformed(t *testing.T) {
+	t.Parallel()
 	// No lock-out here: this test is about parsing, and it fails many logins on purpose. The body
 	// cap comes from the environment, below the default of 64 KiB.
 	s := startServer(t, config(t, "login:\n  max_failures: 10000\n"), "TOKENGATE_SERVER_MAX_BODY_BYTES=16384")
@@ -204,6 +205,7 @@ func TestSecurityLoginMalformed(t *testing.T) {
 // TestSecurityLoginOversized: bodies over server.max_body_bytes are 413 (declared or chunked),
 // headers over net/http's cap are 431, and the server keeps serving.
 func TestSecurityLoginOversized(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, ""))
 	body := `{"username":"alice","password":"pyconid","pad":"` + strings.Repeat("x", 64<<10) + `"}`
 	req := newRequest(t, "POST", s.URL+"/login", strings.NewReader(body))
@@ -234,6 +236,7 @@ func TestSecurityLoginOversized(t *testing.T) {
 // TestSecurityLoginEnumeration: wrong password, unknown user and disabled user give the same
 // status, body and headers in every encoding, and so do their lock-outs.
 func TestSecurityLoginEnumeration(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, "login:\n  max_failures: 10000\n"))
 	attempts := []struct{ name, user, pass string }{
 		{"wrong password", "alice", "wrong"},
@@ -363,6 +366,7 @@ func TestSecurityLoginTiming(t *testing.T) {
 // reset the count (no trusted proxy); behind a trusted proxy the forwarded client is believed, and
 // a client cannot forge its way past the proxy's own entry.
 func TestSecurityLockoutBypass(t *testing.T) {
+	t.Parallel()
 	policy := "login:\n  max_failures: 3\n  window: 1m\n  lockout: 2m\n"
 	spoof := []string{"X-Forwarded-For", "X-Real-IP", "Forwarded", "True-Client-IP", "CF-Connecting-IP", "X-Client-IP", "X-Originating-IP"}
 	get := func(s *server, user, pass string, header ...string) response {
@@ -422,6 +426,7 @@ func TestSecurityLockoutBypass(t *testing.T) {
 // login.max_concurrent_hashes, a login waits at most login.hash_wait and then gets 503 overloaded
 // with Retry-After; meanwhile token verification keeps answering quickly.
 func TestSecurityLoginFlood(t *testing.T) {
+	t.Parallel()
 	users := []user{{name: "alice", password: "pyconid", roles: []string{"admin"}}}
 	s := startServer(t, conf{
 		store: memoryStore(t, users, 6),

@@ -39,6 +39,7 @@ func TestSecurityLogLeakCheck(t *testing.T) {
 // (startServer) then fails on any log line holding one. The log must not be empty: it must show
 // the redacted queries.
 func TestSecurityLogsHoldNoSecrets(t *testing.T) {
+	t.Parallel()
 	for _, format := range []string{"json", "text"} {
 		t.Run(format, func(t *testing.T) {
 			s := startServer(t, config(t, ""), "TOKENGATE_LOG_FORMAT="+format)
@@ -104,6 +105,7 @@ func exerciseSecrets(t *testing.T, s *server) {
 // tokengate does not read (a semicolon-separated query, an OAuth-style or array-style name) still
 // sends a live bearer token; the access log must not keep it either.
 func TestSecurityLogsRedactMisplacedTokens(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, ""))
 	access, _ := s.tokens(t, "alice", "pyconid")
 	q := url.QueryEscape(access)
@@ -123,6 +125,7 @@ func TestSecurityLogsRedactMisplacedTokens(t *testing.T) {
 // where the hash goes, a hash under an unknown key, a truncated hash) is logged by line, never by
 // content: the log holds no password and no hash.
 func TestSecurityUsersFileErrorsHideSecrets(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	users := filepath.Join(dir, "users.yaml")
 	writeFile(t, users, usersFile(t, testUsers, 4))
@@ -139,6 +142,7 @@ func TestSecurityUsersFileErrorsHideSecrets(t *testing.T) {
 // TestSecurityCheckConfigHidesSecrets: `tokengate check-config` on a config with problems prints
 // every problem and no secret: not the HMAC secret, not a hash.
 func TestSecurityCheckConfigHidesSecrets(t *testing.T) {
+	t.Parallel()
 	short := "short-but-secret-value"
 	cfg := strings.Replace(config(t, "state:\n  backend: redis\n  redis_url: \"redis://:hunter2-redis-password@127.0.0.1:1/0\"\n"),
 		fmt.Sprintf("secret: %q", testSecret), fmt.Sprintf("secret: %q", short), 1)

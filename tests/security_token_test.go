@@ -197,6 +197,7 @@ func stillServes(t *testing.T, s *server, access string) {
 // TestSecurityTokenCorpusHS256 sends the HMAC attack corpus to tokengate configured for HS256, in
 // the Authorization header and in the query string.
 func TestSecurityTokenCorpusHS256(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, ""))
 	access, refresh := s.tokens(t, "alice", "pyconid")
 	bobAccess, _ := s.tokens(t, "bob", "bob-password")
@@ -448,6 +449,7 @@ func TestSecurityTokenCorpusHS256(t *testing.T) {
 // The tokens are signed with the configured secret: this is a parser differential with every other
 // JWT library that shares the key, not a forgery.
 func TestSecurityClaimNamesAreCaseSensitive(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, ""))
 	access, _ := s.tokens(t, "alice", "pyconid")
 	hs := signHS256([]byte(testSecret))
@@ -480,6 +482,7 @@ type asymSetup struct {
 // TestSecurityTokenCorpusAsymmetric sends the key-confusion and signature corpus to tokengate
 // configured for RS256, ES256 and EdDSA (keys from `tokengate keygen`, and a PKCS#1 RSA key).
 func TestSecurityTokenCorpusAsymmetric(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
 		t.Run(alg, func(t *testing.T) {
@@ -703,6 +706,7 @@ func algSpecific(su asymSetup, signing string, sig []byte) []tokenAttack {
 // TestSecurityTokenPlacement: where a token may be, and what tokengate does with a token in a
 // place it does not read or in more than one place (RFC 6750 §2: one method per request).
 func TestSecurityTokenPlacement(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, ""))
 	access, _ := s.tokens(t, "alice", "pyconid")
 	forged := jws(object("alg", "HS256"), claims("alice"), signHS256([]byte("attacker-secret-attacker-secret-attacker")))
@@ -764,6 +768,7 @@ func TestSecurityTokenPlacement(t *testing.T) {
 // TestSecurityOversizedTokens: a token over net/http's 64 KiB header cap never reaches tokengate
 // (431 from net/http); one between the 8 KiB token cap and the header cap is a quick 401.
 func TestSecurityOversizedTokens(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, config(t, ""))
 	access, _ := s.tokens(t, "alice", "pyconid")
 	for _, size := range []int{9 << 10, 32 << 10, 60 << 10} {
@@ -790,6 +795,7 @@ func TestSecurityOversizedTokens(t *testing.T) {
 // verified-token cache holds it; so is its ECDSA twin (r, n−s), which carries the same claims
 // under another signature string: revocation is keyed on jti, not on the token's bytes.
 func TestSecurityRevokedTokens(t *testing.T) {
+	t.Parallel()
 	keyFile := keygen(t, t.TempDir(), "ES256", "es256.pem")
 	s := startServer(t, conf{token: fmt.Sprintf("  algorithm: ES256\n  private_key_file: %q\n", keyFile)}.yaml(t))
 	access, refresh := s.tokens(t, "alice", "pyconid")
@@ -830,6 +836,7 @@ func TestSecurityRevokedTokens(t *testing.T) {
 // names, even when the key set holds keys of several algorithms (a retired key after a switch from
 // ES256 to EdDSA). Both layers answer "algorithm not allowed", so a test sees either one go.
 func TestSecurityAlgorithmPinning(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	edFile := keygen(t, dir, "EdDSA", "eddsa.pem")
 	esFile := keygen(t, dir, "ES256", "es256.pem")
