@@ -25,6 +25,7 @@ func BenchmarkProtectedDuringLoginFlood(b *testing.B) {
 	}.yaml(b))
 	tok := s.accessToken(b, "alice", "flood-password")
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	b.Cleanup(client.CloseIdleConnections) // before the server stops (see server.stop)
 
 	for _, flood := range []int{0, 64} {
 		b.Run(fmt.Sprintf("flood=%d", flood), func(b *testing.B) {
