@@ -39,7 +39,15 @@ need_pkg() { # need_pkg COMMAND DEBIAN_PACKAGE
 need_pkg redis-server redis-server
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tokengate-test.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+finish() {
+  local rc=$?
+  rm -rf "$tmp"
+  if ((rc)) && [[ -n $step_name ]]; then
+    printf -- '--- %s: FAILED after %ss\n' "$step_name" "$(elapsed "$step_start")" >&2
+  fi
+  exit $rc
+}
+trap finish EXIT
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
