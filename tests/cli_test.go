@@ -98,7 +98,8 @@ func TestShippedConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, errOut, code := run(t, root, "", nil, "check-config")
-	if code != 0 || !strings.Contains(out, "config.yaml is valid") {
+	if code != 0 || !strings.Contains(out, "config config.yaml is valid") || !strings.Contains(out, "users: 1 from store.users") ||
+		!strings.Contains(out, "warning: token.secret is not set") {
 		t.Fatalf("check-config on the shipped config: exit %d\n%s%s", code, out, errOut)
 	}
 	if strings.Contains(out, "$2y$") {
