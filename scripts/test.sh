@@ -37,6 +37,7 @@ need_pkg() { # need_pkg COMMAND DEBIAN_PACKAGE
   fi
 }
 need_pkg redis-server redis-server
+need_pkg nginx nginx
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tokengate-test.XXXXXX")
 finish() {
