@@ -13,16 +13,14 @@
 package nginxtest
 
 import (
-	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/tokengate/tokengate/internal/testproc"
 )
 
 // Missing is the failure message on a machine without nginx.
@@ -38,7 +36,7 @@ type Server struct {
 	Dir  string // nginx's prefix: nginx.conf, error.log, access.log, temp paths
 
 	stop func()
-	out  *syncBuffer // nginx's stderr
+	out  *testproc.Output // nginx's stderr
 }
 
 // Start starts nginx with conf(listen) as the contents of its http{} block, where listen is the
@@ -124,7 +122,7 @@ http {
 `
 
 func start(tb testing.TB, bin string, conf func(string) string) (*Server, error) {
-	port, err := freePort()
+	port, err := testproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +131,7 @@ func start(tb testing.TB, bin string, conf func(string) string) (*Server, error)
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	s := &Server{Addr: addr, URL: "http://" + addr, Dir: dir, out: &syncBuffer{}}
+	s := &Server{Addr: addr, URL: "http://" + addr, Dir: dir, out: &testproc.Output{}}
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, fmt.Appendf(nil, mainConf, dir, conf(addr)), 0o600); err != nil {
 		return nil, err
@@ -141,66 +139,8 @@ func start(tb testing.TB, bin string, conf func(string) string) (*Server, error)
 	// -e: the error log before the config is read (the default, under /var/log, may not be writable).
 	cmd := exec.Command(bin, "-p", dir+"/", "-c", confPath, "-e", filepath.Join(dir, "error.log"))
 	cmd.Stdout, cmd.Stderr = s.out, s.out
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+	if s.stop, err = testproc.Start(cmd, addr, startTimeout, s.ErrorLog); err != nil {
+		return nil, err
 	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	var once sync.Once
-	s.stop = func() {
-		once.Do(func() {
-			_ = cmd.Process.Kill() // the PID started above, nothing else
-			<-exited
-		})
-	}
-	deadline := time.Now().Add(startTimeout)
-	for {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return s, nil
-		}
-		select {
-		case <-exited:
-			return nil, fmt.Errorf("nginx on %s exited early:\n%s", addr, s.ErrorLog())
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("nginx on %s did not accept connections within %v:\n%s", addr, startTimeout, s.ErrorLog())
-		}
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncBuffer collects nginx's stderr for error messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.b.Len() > 64<<10 {
-		return len(p), nil
-	}
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.TrimSpace(s.b.String())
+	return s, nil
 }

@@ -1,8 +1,8 @@
-package nginxtest
+package testproc
 
 import "syscall"
 
-// sysProcAttr kills nginx if the test binary dies without cleaning up.
+// sysProcAttr kills the process if the test binary dies without cleaning up.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
