@@ -1,6 +1,7 @@
 // Package metrics counts what tokengate does, for Prometheus: requests by route and status,
-// logins by outcome, token verifications by outcome, revocations, users-file reloads and users
-// loaded. *Metrics satisfies routes.Observer; it uses its own registry (no global state).
+// logins by outcome, token verifications by outcome, revocations, gateway decisions by outcome,
+// users-file reloads and users loaded. *Metrics satisfies routes.Observer; it uses its own
+// registry (no global state).
 package metrics
 
 import (
@@ -22,12 +23,22 @@ type Metrics struct {
 	logins    *prometheus.CounterVec
 	verifies  *prometheus.CounterVec
 	revokes   *prometheus.CounterVec
+	decisions *prometheus.CounterVec
 	reloads   *prometheus.CounterVec
 	usersGage prometheus.Gauge
 
 	// The label children used on every request, kept as client_golang's docs advise for hot paths:
 	// WithLabelValues hashes the labels and takes the vector's lock each time.
 	requestSeries sync.Map // requestKey → requestSeries
+	// The children of decisions for GatewayOutcomes, made once: Gateway runs on every /auth request.
+	decisionSeries map[string]prometheus.Counter
+}
+
+// GatewayOutcomes are the outcomes of a forward-auth decision (/auth): the request is allowed with
+// an identity, allowed on a public rule, or refused with the error code of the answer.
+var GatewayOutcomes = []string{
+	"allowed", "public", "missing_token", "invalid_token", "insufficient_scope", "access_denied",
+	"invalid_request", "unavailable",
 }
 
 type requestKey struct {
@@ -62,6 +73,9 @@ func New() *Metrics {
 		revokes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokengate_revocations_total", Help: "Revocations by kind (access, refresh_family, reuse).",
 		}, []string{"kind"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokengate_gateway_decisions_total", Help: "Forward-auth (/auth) decisions by outcome.",
+		}, []string{"outcome"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokengate_store_reloads_total", Help: "Users-file loads by result (ok, error).",
 		}, []string{"result"}),
@@ -69,8 +83,12 @@ func New() *Metrics {
 			Name: "tokengate_users_loaded", Help: "Users in the credential store now in force.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.logins, m.verifies, m.revokes, m.reloads, m.usersGage,
+	m.reg.MustRegister(m.requests, m.latency, m.logins, m.verifies, m.revokes, m.decisions, m.reloads, m.usersGage,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.decisionSeries = make(map[string]prometheus.Counter, len(GatewayOutcomes))
+	for _, o := range GatewayOutcomes {
+		m.decisionSeries[o] = m.decisions.WithLabelValues(o)
+	}
 	return m
 }
 
@@ -117,6 +135,16 @@ func (m *Metrics) Verify(outcome string) { m.verifies.WithLabelValues(outcome).I
 
 // Revoke counts one revocation by kind.
 func (m *Metrics) Revoke(kind string) { m.revokes.WithLabelValues(kind).Inc() }
+
+// Gateway counts one forward-auth decision by outcome (one of GatewayOutcomes; any other is
+// counted as "other", so the label space stays fixed).
+func (m *Metrics) Gateway(outcome string) {
+	c, ok := m.decisionSeries[outcome]
+	if !ok {
+		c = m.decisions.WithLabelValues("other")
+	}
+	c.Inc()
+}
 
 // Reload records a users-file load: its result and, when it succeeded, the number of users.
 func (m *Metrics) Reload(ok bool, users int) {

@@ -89,3 +89,20 @@ func BenchmarkRequest(b *testing.B) {
 		}
 	})
 }
+
+// TestGatewayDecisions: every known outcome has its series from the start (a dashboard shows 0,
+// not nothing); an unknown outcome is folded into "other".
+func TestGatewayDecisions(t *testing.T) {
+	m := New()
+	m.Gateway("allowed")
+	m.Gateway("allowed")
+	m.Gateway("access_denied")
+	m.Gateway("no such outcome")
+	want := map[string]float64{"outcome=other": 1}
+	for _, o := range GatewayOutcomes {
+		want["outcome="+o] = 0
+	}
+	want["outcome=allowed"] = 2
+	want["outcome=access_denied"] = 1
+	assertSeries(t, series(t, m, "tokengate_gateway_decisions_total"), want)
+}

@@ -24,6 +24,9 @@ type Observer interface {
 	// Revoke is called when logout revokes an access token ("access") or a refresh family
 	// ("refresh_family"), or reuse detection kills a family ("reuse").
 	Revoke(kind string)
+	// Gateway is called once per /auth decision: allowed, public, missing_token, invalid_token,
+	// insufficient_scope, access_denied, invalid_request or unavailable.
+	Gateway(outcome string)
 }
 
 type nopObserver struct{}
@@ -32,6 +35,7 @@ func (nopObserver) Request(string, string, int, time.Duration) {}
 func (nopObserver) Login(string)                               {}
 func (nopObserver) Verify(string)                              {}
 func (nopObserver) Revoke(string)                              {}
+func (nopObserver) Gateway(string)                             {}
 
 // observe reports every request to o.
 func observe(o Observer) gin.HandlerFunc {

@@ -67,6 +67,7 @@ type Deps struct {
 	Ready          []Check      // /readyz probes
 	Metrics        http.Handler // served at /metrics when not nil
 	Observe        Observer     // counts logins, verifications, revocations; may be nil
+	Gateway        Gateway      // the forward-auth rules of /auth
 }
 
 // New returns tokengate's HTTP handler.
@@ -105,7 +106,12 @@ func New(d Deps) (http.Handler, error) {
 	r.NoRoute(func(c *gin.Context) {
 		middleware.WriteError(c, http.StatusNotFound, "not_found", "no such route")
 	})
+	authRequest := handleAuth(observedVerifier{v: d.Verifier, o: d.Observe}, d.Lookup, d.Gateway, d.Observe)
 	r.NoMethod(func(c *gin.Context) {
+		if c.Request.URL.Path == "/auth" { // /auth answers every method, also those Gin does not route
+			authRequest(c)
+			return
+		}
 		middleware.WriteError(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route")
 	})
 
@@ -120,6 +126,7 @@ func New(d Deps) (http.Handler, error) {
 	r.Match([]string{http.MethodGet, http.MethodHead}, "/.well-known/jwks.json", handleJWKS(d.JWKS))
 	r.GET("/healthz", handleHealthz())
 	r.GET("/readyz", handleReadyz(d.Ready))
+	r.Any("/auth", authRequest)
 	if d.Metrics != nil {
 		r.GET("/metrics", gin.WrapH(d.Metrics))
 	}

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tokengate/tokengate/gateway"
 	"github.com/tokengate/tokengate/metrics"
 	"github.com/tokengate/tokengate/middleware"
 	"github.com/tokengate/tokengate/routes"
@@ -58,6 +59,15 @@ func newBenchServer(b *testing.B, cacheSize int) benchServer {
 	opts := token.Options{Issuer: "tokengate", Audience: "tokengate", TTL: 15 * time.Minute,
 		Leeway: 5 * time.Second, CacheSize: cacheSize, Revoked: st}
 	m := metrics.New()
+	// The shipped config's gateway rules, for /auth.
+	policy, err := gateway.NewPolicy([]gateway.Rule{
+		{Paths: []string{"/pub/"}, Access: gateway.Public},
+		{Paths: []string{"/api/"}, Access: gateway.Authenticated},
+		{Paths: []string{"/admin/"}, Access: gateway.Authenticated, Roles: []string{"admin"}},
+	}, gateway.Authenticated)
+	if err != nil {
+		b.Fatal(err)
+	}
 	h, err := routes.New(routes.Deps{
 		Log:          log,
 		Users:        users,
@@ -71,6 +81,7 @@ func newBenchServer(b *testing.B, cacheSize int) benchServer {
 		MaxBodyBytes: 65536,
 		Metrics:      m.Handler(),
 		Observe:      m,
+		Gateway:      routes.Gateway{Policy: policy},
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -181,6 +192,41 @@ func BenchmarkUnprotectedParallel(b *testing.B) {
 func BenchmarkProtectedRefused(b *testing.B) {
 	s := newBenchServer(b, 10000)
 	s.run(b, protectedRequest(s.token[:len(s.token)-2]+"AA"), 401)
+}
+
+// authRequest is nginx's auth subrequest for GET /admin/users?page=2 (a rule with a role) with the
+// token in the header, or in the original URI's query.
+func authRequest(tok string, inQuery bool) *http.Request {
+	req := httptest.NewRequest(http.MethodGet, "/auth", nil)
+	req.Header.Set("X-Original-Method", "GET")
+	req.Header.Set("X-Original-Host", "app.example.com")
+	if inQuery {
+		req.Header.Set("X-Original-Uri", "/admin/users?page=2&token="+tok)
+	} else {
+		req.Header.Set("X-Original-Uri", "/admin/users?page=2")
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return req
+}
+
+// BenchmarkAuth is a forward-auth decision (/auth) with a valid token, to compare with
+// BenchmarkProtected: the same verification, plus reading the original request and the rules.
+func BenchmarkAuth(b *testing.B) {
+	for _, tt := range []struct {
+		name    string
+		inQuery bool
+	}{{"header", false}, {"query", true}} {
+		b.Run(tt.name, func(b *testing.B) {
+			s := newBenchServer(b, 10000)
+			s.run(b, authRequest(s.token, tt.inQuery), 200)
+		})
+	}
+}
+
+// BenchmarkAuthParallel is /auth (header token) from every P at once.
+func BenchmarkAuthParallel(b *testing.B) {
+	s := newBenchServer(b, 10000)
+	s.runParallel(b, authRequest(s.token, false), 200)
 }
 
 // BenchmarkLogin is a successful HTTP Basic login at bcrypt.MinCost (so the figure is the login
