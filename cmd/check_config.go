@@ -60,5 +60,6 @@ func checkConfig(sio IO, configFile string) error {
 		"token.ttl: %s\ntoken.lookup: %s\nstore.kind: %s\nstate.backend: %s\n",
 		r.Server.Addr, r.Token.Algorithm, secret, r.Token.Issuer, r.Token.Audience, r.Token.TTL,
 		strings.Join(r.Token.Lookup, ","), r.Store.Kind, r.State.Backend)
+	fmt.Fprintf(w, "gateway: %d rules, default_access %s\n", len(r.Gateway.Rules), r.Gateway.DefaultAccess)
 	return nil
 }

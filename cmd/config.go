@@ -47,7 +47,7 @@ func lookupEnv(env []string, key string) string {
 // loadConfig loads and validates the configuration at path, printing every problem (one line
 // each, naming the key) to stderr and returning ErrReported when there is any.
 func loadConfig(path string, env []string, stderr io.Writer) (*config.Config, error) {
-	cfg, err := config.LoadValid(path, env, nil)
+	cfg, err := config.LoadValid(path, env, nil, checkGatewayRules)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintln(stderr, "tokengate: config:", line)

@@ -74,6 +74,10 @@ func serve(ctx context.Context, sio IO, configFile string) error {
 		TTL: cfg.Token.TTL, Leeway: cfg.Token.Leeway,
 		CacheSize: cfg.Token.CacheSize, Revoked: a.state,
 	}
+	gw, err := newGateway(cfg.Gateway)
+	if err != nil {
+		return err
+	}
 	deps := routes.Deps{
 		Log:      log,
 		Users:    a.users,
@@ -92,6 +96,7 @@ func serve(ctx context.Context, sio IO, configFile string) error {
 		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
 		TrustedProxies: cfg.Server.TrustedProxies,
 		Ready:          a.ready,
+		Gateway:        gw,
 	}
 	if a.observer != nil {
 		deps.Observe = a.observer

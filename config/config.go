@@ -33,6 +33,7 @@ type Config struct {
 	State   State   `mapstructure:"state"`
 	Log     Log     `mapstructure:"log"`
 	Metrics Metrics `mapstructure:"metrics"`
+	Gateway Gateway `mapstructure:"gateway"`
 }
 
 // Server holds the HTTP server settings (keys server.*).
@@ -153,6 +154,35 @@ type Metrics struct {
 	Enabled bool `mapstructure:"enabled"`
 }
 
+// Gateway holds the forward-auth settings of /auth (keys gateway.*).
+type Gateway struct {
+	// Rules are the ordered access rules; the first that matches a request decides. Load reads
+	// them from the YAML file directly, or from TOKENGATE_GATEWAY_RULES as YAML (or JSON) text.
+	// Their grammar (hosts, paths, methods) is the gateway package's, which checks it: see
+	// LoadValid's checks.
+	Rules []GatewayRule `mapstructure:"-"`
+	// DefaultAccess applies when no rule matches: public, authenticated or deny.
+	DefaultAccess string `mapstructure:"default_access"`
+	// UserHeader and RolesHeader name the answer headers that carry the token's subject and its
+	// comma-joined roles; the proxy copies them onto the request to the upstream.
+	UserHeader  string `mapstructure:"user_header"`
+	RolesHeader string `mapstructure:"roles_header"`
+}
+
+// GatewayRule is one entry of gateway.rules: the schema of the YAML list.
+type GatewayRule struct {
+	// Hosts: exact host names or "*.example.com"; empty matches any host.
+	Hosts []string `yaml:"hosts"`
+	// Paths: "/api/" matches that prefix, "/exact" that path; empty matches any path.
+	Paths []string `yaml:"paths"`
+	// Methods: HTTP methods; empty matches any method.
+	Methods []string `yaml:"methods"`
+	// Access is public, authenticated or deny.
+	Access string `yaml:"access"`
+	// Roles: with authenticated, the token needs any one of them.
+	Roles []string `yaml:"roles"`
+}
+
 // Defaults returns the built-in configuration: what Load returns with no
 // file, environment or overrides, except that Token.Secret is empty (Load
 // would generate one). It is not valid on its own for that reason.
@@ -194,6 +224,12 @@ func Defaults() *Config {
 		State:   State{Backend: "memory"},
 		Log:     Log{Level: "info", Format: "text"},
 		Metrics: Metrics{Enabled: true},
+		Gateway: Gateway{
+			Rules:         []GatewayRule{},
+			DefaultAccess: "authenticated",
+			UserHeader:    "X-Auth-User",
+			RolesHeader:   "X-Auth-Roles",
+		},
 	}
 }
 
@@ -225,6 +261,7 @@ func (c *Config) Redacted() *Config {
 		}
 	}
 	r.State.RedisURL = redactURL(c.State.RedisURL)
+	r.Gateway.Rules = cloneRules(c.Gateway.Rules)
 	return &r
 }
 

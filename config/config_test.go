@@ -86,6 +86,10 @@ func TestLoadDefaults(t *testing.T) {
 		{"log.level", c.Log.Level, "info"},
 		{"log.format", c.Log.Format, "text"},
 		{"metrics.enabled", c.Metrics.Enabled, true},
+		{"gateway.rules", c.Gateway.Rules, []GatewayRule{}},
+		{"gateway.default_access", c.Gateway.DefaultAccess, "authenticated"},
+		{"gateway.user_header", c.Gateway.UserHeader, "X-Auth-User"},
+		{"gateway.roles_header", c.Gateway.RolesHeader, "X-Auth-Roles"},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {

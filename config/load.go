@@ -28,9 +28,13 @@ const (
 // envPrefix starts every environment variable Load looks at.
 const envPrefix = "TOKENGATE_"
 
-// usersKey is the one key viper does not decode: viper lower-cases map keys,
-// and user names are case-sensitive.
+// usersKey is one of the two keys viper does not decode: viper lower-cases map
+// keys, and user names are case-sensitive.
 const usersKey = "store.users"
+
+// rulesKey is the other: a list of rules, decoded field by field so that each
+// problem names its rule and field.
+const rulesKey = "gateway.rules"
 
 // generatedSecretBytes is the amount of randomness in a generated secret: enough for HS512.
 const generatedSecretBytes = 64
@@ -82,6 +86,9 @@ var settings = []setting{
 	{key: "log.level", field: func(c *Config) any { return &c.Log.Level }},
 	{key: "log.format", field: func(c *Config) any { return &c.Log.Format }},
 	{key: "metrics.enabled", field: func(c *Config) any { return &c.Metrics.Enabled }},
+	{key: "gateway.default_access", field: func(c *Config) any { return &c.Gateway.DefaultAccess }},
+	{key: "gateway.user_header", field: func(c *Config) any { return &c.Gateway.UserHeader }},
+	{key: "gateway.roles_header", field: func(c *Config) any { return &c.Gateway.RolesHeader }},
 }
 
 // envName returns the environment variable that sets key:
@@ -120,6 +127,7 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 
 	var problems []string
 	users := map[string]UserSpec{}
+	rules := []GatewayRule{}
 	if path != "" {
 		data, err := readFile(path, maxConfigBytes)
 		if err != nil {
@@ -139,7 +147,7 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
 			return nil, fmt.Errorf("parse %s: %w", path, err)
 		}
-		users, problems = checkFile(root)
+		users, rules, problems = checkFile(root)
 	}
 
 	fromEnv := parseEnv(env)
@@ -147,6 +155,10 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 		if raw, ok := fromEnv[envName(s.key)]; ok {
 			v.Set(s.key, envValue(s, raw))
 		}
+	}
+	if raw, ok := fromEnv[envName(rulesKey)]; ok {
+		r, p := rulesFromEnv(raw)
+		rules, problems = r, append(problems, p...)
 	}
 
 	for _, key := range slices.Sorted(maps.Keys(overrides)) {
@@ -161,6 +173,15 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 				continue
 			}
 			users = cloneUsers(u)
+			continue
+		}
+		if key == rulesKey {
+			r, ok := val.([]GatewayRule)
+			if !ok {
+				problems = append(problems, rulesKey+": override must be a []config.GatewayRule")
+				continue
+			}
+			rules = cloneRules(r)
 			continue
 		}
 		if _, ok := lookupSetting(key); !ok {
@@ -188,6 +209,7 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 		return nil, fmt.Errorf("decode the configuration: %w", err)
 	}
 	c.Store.Users = users
+	c.Gateway.Rules = rules
 	if c.Server.TrustedProxies == nil {
 		c.Server.TrustedProxies = []string{}
 	}
@@ -212,7 +234,10 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 // value of the wrong type does not hide the invalid settings after it.
 // Validate's problems about a key that already has a load problem are left
 // out (the key was checked at its default).
-func LoadValid(path string, env []string, overrides map[string]any) (*Config, error) {
+//
+// Each of checks, given the Config, returns more problem lines (each naming its key): checks that
+// belong to another package, such as gateway.rules against the gateway package's grammar.
+func LoadValid(path string, env []string, overrides map[string]any, checks ...func(*Config) []string) (*Config, error) {
 	c, err := Load(path, env, overrides)
 	var loadErr *ValidationError
 	if err != nil && !errors.As(err, &loadErr) {
@@ -225,6 +250,13 @@ func LoadValid(path string, env []string, overrides map[string]any) (*Config, er
 	var validErr *ValidationError
 	if err := c.Validate(); errors.As(err, &validErr) {
 		for _, p := range validErr.Problems {
+			if !hasKeyProblem(problems, p) {
+				problems = append(problems, p)
+			}
+		}
+	}
+	for _, check := range checks {
+		for _, p := range check(c) {
 			if !hasKeyProblem(problems, p) {
 				problems = append(problems, p)
 			}
@@ -490,11 +522,12 @@ var userFields = []string{"password_hash", "roles", "disabled"}
 // checkFile walks the parsed YAML file: it reports unknown keys (a typo such
 // as "secert" must not silently fall back to a default) and decodes
 // store.users with the user names exactly as written.
-func checkFile(root *yaml.Node) (map[string]UserSpec, []string) {
+func checkFile(root *yaml.Node) (map[string]UserSpec, []GatewayRule, []string) {
 	users := map[string]UserSpec{}
+	rules := []GatewayRule{}
 	var problems []string
 	if isNull(root) || root.Kind != yaml.MappingNode {
-		return users, nil // Load has rejected a non-mapping top level
+		return users, rules, nil // Load has rejected a non-mapping top level
 	}
 	sections := map[string]bool{}
 	for _, s := range settings {
@@ -535,12 +568,18 @@ func checkFile(root *yaml.Node) (map[string]UserSpec, []string) {
 				problems = append(problems, p...)
 				continue
 			}
+			if key == rulesKey {
+				r, p := decodeRules(resolve(body.Content[j+1]), "")
+				rules = r
+				problems = append(problems, p...)
+				continue
+			}
 			if _, ok := lookupSetting(key); !ok {
 				problems = append(problems, fmt.Sprintf("%s.%s: unknown key (line %d)", sec, name, body.Content[j].Line))
 			}
 		}
 	}
-	return users, problems
+	return users, rules, problems
 }
 
 // decodeUsers decodes the store.users mapping, keeping names as written.

@@ -54,6 +54,7 @@ func (c *Config) Validate() error {
 	c.validateLogin(&p)
 	c.validateState(&p)
 	c.validateLog(&p)
+	c.validateGateway(&p)
 	if len(p) == 0 {
 		return nil
 	}
