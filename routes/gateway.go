@@ -21,6 +21,13 @@ type Gateway struct {
 	RolesHeader string          // answer header with the comma-joined roles; "" means X-Auth-Roles
 }
 
+// gatewayMethods are the methods /auth is registered for (and documented with); NoMethod hands it
+// the others, so that /auth answers any method: nginx's auth subrequest keeps the client's.
+var gatewayMethods = []string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete,
+	http.MethodOptions, http.MethodTrace,
+}
+
 // The two families of headers that describe the original request. Proxies pass the client's own
 // headers into the auth request too, so a request carrying both is refused: otherwise the client
 // could choose which of them is judged.

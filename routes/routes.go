@@ -126,7 +126,7 @@ func New(d Deps) (http.Handler, error) {
 	r.Match([]string{http.MethodGet, http.MethodHead}, "/.well-known/jwks.json", handleJWKS(d.JWKS))
 	r.GET("/healthz", handleHealthz())
 	r.GET("/readyz", handleReadyz(d.Ready))
-	r.Any("/auth", authRequest)
+	r.Match(gatewayMethods, "/auth", authRequest) // and every other method, through NoMethod
 	if d.Metrics != nil {
 		r.GET("/metrics", gin.WrapH(d.Metrics))
 	}
