@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # compose-flow.sh: the README's curl flow against a running tokengate (by default the one that
-# `docker-compose up` publishes on :8080), plus /readyz (Redis up) and a logout that is honoured.
+# `docker-compose up` publishes on :8080), plus /readyz (Redis up) and a logout that is honoured,
+# and the gateway walkthrough through the nginx that `docker-compose up` publishes on :8000.
 #
-#   scripts/compose-flow.sh                     # against http://localhost:8080
-#   COMPOSE_URL=http://host:port scripts/compose-flow.sh
+#   scripts/compose-flow.sh                     # against http://localhost:8080 and :8000
+#   COMPOSE_URL=http://host:port GATEWAY_URL=http://host:port scripts/compose-flow.sh
 #   /work/shared/tools/compose-smoke -- scripts/compose-flow.sh   # the whole stack, for real
 #
 # Exits non-zero at the first answer that is not what the README promises.
@@ -93,5 +94,38 @@ req after -H "Authorization: Bearer $TOKEN" "$base/protected"
 expect after 401 '"error":"invalid_token"' "GET /protected with the logged-out token"
 req afterq "$base/protected?token=$TOKEN"
 expect afterq 401 '"error":"invalid_token"' "GET /protected?token= with the logged-out token"
+
+# The gateway: nginx (deploy/nginx/gateway.conf) in front of examples/upstream, asking /auth.
+gw=${GATEWAY_URL:-http://127.0.0.1:8000}
+echo "gateway at $gw"
+for _ in $(seq 60); do # nginx starts once tokengate is healthy
+  [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$gw/pub/" || true) == 200 ]] && break
+  sleep 1
+done
+ALICE=$(curl -s -u alice:pyconid "$base/login" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+BOB=$(curl -s -u bob:bobsecret "$base/login" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+[[ $ALICE == *.*.* && $BOB == *.*.* ]] || fail "gateway: could not log alice and bob in"
+
+req gpub -H 'X-Auth-User: admin' "$gw/pub/hello"
+expect gpub 200 '"auth_headers":\{\}' "gateway: GET /pub/hello, public (a client's own X-Auth-User: admin does not arrive)"
+req gq "$gw/api/hello?token=$ALICE"
+expect gq 200 '"X-Auth-User":\["alice"\]' "gateway: GET /api/hello?token=… reaches the upstream as alice"
+req gh -H "Authorization: Bearer $BOB" "$gw/api/hello"
+expect gh 200 '"X-Auth-User":\["bob"\]' "gateway: GET /api/hello with the header reaches the upstream as bob"
+req gpost -X POST -H "Authorization: Bearer $BOB" -d 'x=1' "$gw/api/items"
+expect gpost 200 '"method":"POST"' "gateway: POST /api/items keeps its method"
+req gnone "$gw/api/hello"
+expect gnone 401 '' "gateway: GET /api/hello without a token"
+[[ $(header gnone WWW-Authenticate) == 'Bearer realm="tokengate"' ]] || fail "gateway 401: WWW-Authenticate is '$(header gnone WWW-Authenticate)'"
+req gadmin -H "Authorization: Bearer $BOB" "$gw/admin/"
+expect gadmin 403 '' "gateway: GET /admin/ as bob (no role admin)"
+req gadmin2 -H "Authorization: Bearer $ALICE" "$gw/admin/"
+expect gadmin2 200 '"X-Auth-Roles":\["admin"\]' "gateway: GET /admin/ as alice (role admin)"
+req gdots --path-as-is "$gw/pub/../admin/"
+expect gdots 500 '' "gateway: GET /pub/../admin/ is refused (tokengate 400, nginx 500)"
+req glogout -X POST -H "Authorization: Bearer $ALICE" "$base/logout"
+expect glogout 204 '' "POST /logout (alice)"
+req gafter "$gw/api/hello?token=$ALICE"
+expect gafter 401 '' "gateway: the logged-out token is refused on the next request"
 
 echo "compose flow: $pass passed, 0 failed"
