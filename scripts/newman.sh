@@ -111,6 +111,11 @@ log:
   format: json
 metrics:
   enabled: true
+gateway: # the shipped config's rules, for the folder "Gateway (/auth)"
+  rules:
+    - {paths: [/pub/], access: public}
+    - {paths: [/api/], access: authenticated}
+    - {paths: [/admin/], access: authenticated, roles: [admin]}
 YAML
 
 # Port 0: the kernel picks a free port, and tokengate logs the address once it listens (connections
