@@ -178,3 +178,15 @@ func refused(t testing.TB, r response, status int) {
 func identity(e echo) string {
 	return fmt.Sprintf("user=%v roles=%v", e.AuthHeaders["X-Auth-User"], e.AuthHeaders["X-Auth-Roles"])
 }
+
+// noTokenLogged fails the test when a line tokengate wrote holds the signature of one of toks.
+func noTokenLogged(t testing.TB, s *server, toks ...string) {
+	t.Helper()
+	for _, line := range s.Logs() {
+		for _, tok := range toks {
+			if strings.Contains(line, tok[strings.LastIndexByte(tok, '.')+1:]) {
+				t.Errorf("a token in tokengate's log: %s", line)
+			}
+		}
+	}
+}
