@@ -112,7 +112,7 @@ func handleAuth(v middleware.Verifier, l middleware.Lookup, g Gateway, o Observe
 			}
 			return
 		}
-		if len(decision.Roles) > 0 && !public && !middleware.HasAnyRole(cl.Roles, decision.Roles) {
+		if len(decision.Roles) > 0 && !middleware.HasAnyRole(cl.Roles, decision.Roles) { // only authenticated rules have roles
 			o.Gateway("insufficient_scope")
 			middleware.SetUser(c, cl.Subject)
 			middleware.InsufficientScope(c, decision.Roles)
