@@ -14,7 +14,8 @@ import (
 // TestGatewayThroughNginx is DESIGN.md's Gateway section, row by row, through Debian's nginx running
 // deploy/nginx/gateway.conf in front of examples/upstream and a real tokengate.
 func TestGatewayThroughNginx(t *testing.T) {
-	g := startGatewayStack(t, baseConfig(t, gatewayRulesYAML))
+	t.Parallel()
+	g := startGatewayStack(t, config(t, gatewayRulesYAML))
 	alice := g.tg.accessToken(t, "alice", "pyconid")  // role admin
 	bob := g.tg.accessToken(t, "bob", "bob-password") // no role
 	forged := alice[:len(alice)-2] + "AA"
@@ -123,7 +124,8 @@ func TestGatewayThroughNginx(t *testing.T) {
 		}
 	})
 
-	t.Run("no token in tokengate's log or nginx's access log", func(t *testing.T) {
+	// tokengate's own log is checked for tokens (any JWT) by the server wrapper when the test ends.
+	t.Run("no token in nginx's access log", func(t *testing.T) {
 		logs := strings.Join(g.tg.Logs(), "\n")
 		if !strings.Contains(logs, `"path":"/auth"`) {
 			t.Fatalf("tokengate logged no /auth request:\n%s", logs)
@@ -132,7 +134,6 @@ func TestGatewayThroughNginx(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		noTokenLogged(t, g.tg, alice, bob, forged)
 		for _, tok := range []string{alice, bob, forged} {
 			if strings.Contains(string(access), tok[strings.LastIndexByte(tok, '.')+1:]) {
 				t.Errorf("nginx's access log holds a token:\n%s", access)
@@ -145,7 +146,8 @@ func TestGatewayThroughNginx(t *testing.T) {
 // a client's X-Forwarded-Uri reaches /auth beside nginx's X-Original-URI, and tokengate refuses to
 // judge (400, which nginx turns into 500) instead of letting the client choose the path.
 func TestGatewayBothFamiliesThroughNginx(t *testing.T) {
-	tg := startServer(t, baseConfig(t, gatewayRulesYAML))
+	t.Parallel()
+	tg := startServer(t, config(t, gatewayRulesYAML))
 	up := startUpstream(t)
 	ngx := nginxtest.Start(t, func(listen string) string {
 		return fmt.Sprintf(`
@@ -181,6 +183,7 @@ func TestGatewayBothFamiliesThroughNginx(t *testing.T) {
 // TestGatewayStateDown: with the Redis state backend down, a guarded request fails closed (/auth 503,
 // which nginx turns into 500) and a public one passes without identity.
 func TestGatewayStateDown(t *testing.T) {
+	t.Parallel()
 	redisURL, stopRedis := redistest.StartProcess(t)
 	g := startGatewayStack(t, redisConfig(t, redisURL)+gatewayRulesYAML)
 	bob := g.tg.accessToken(t, "bob", "bob-password")
@@ -195,5 +198,4 @@ func TestGatewayStateDown(t *testing.T) {
 		t.Errorf("public path, state down: upstream saw %s, want no identity", got)
 	}
 	refused(t, g.through(t, "GET", "/api/hello?token="+bob, ""), 500)
-	noTokenLogged(t, g.tg, bob)
 }
