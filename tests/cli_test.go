@@ -90,7 +90,7 @@ login:
 }
 
 // TestShippedConfig: the shipped config.yaml is valid, starts with a random secret and a loud
-// warning, and the demo user logs in.
+// warning, the demo users log in, and its gateway rules guard /api/ and /admin/.
 func TestShippedConfig(t *testing.T) {
 	t.Parallel()
 	root, err := filepath.Abs("..")
@@ -98,17 +98,27 @@ func TestShippedConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, errOut, code := run(t, root, "", nil, "check-config")
-	if code != 0 || !strings.Contains(out, "config config.yaml is valid") || !strings.Contains(out, "users: 1 from store.users") ||
+	if code != 0 || !strings.Contains(out, "config config.yaml is valid") || !strings.Contains(out, "users: 2 from store.users") ||
 		!strings.Contains(out, "warning: token.secret is not set") {
 		t.Fatalf("check-config on the shipped config: exit %d\n%s%s", code, out, errOut)
 	}
-	if strings.Contains(out, "$2y$") {
+	if strings.Contains(out, "$2y$") || strings.Contains(out, "$2a$") {
 		t.Fatalf("check-config printed a password hash:\n%s", out)
 	}
 	s := startIn(t, root, []string{"serve"}, "TOKENGATE_SERVER_ADDR=127.0.0.1:0")
 	body := s.login(t, "alice", "pyconid")
 	if r := s.get(t, "/protected?token="+body["access_token"].(string)); r.Status != 200 {
 		t.Fatalf("/protected = %d", r.Status)
+	}
+	bob := s.accessToken(t, "bob", "bobsecret")
+	for _, tt := range []struct {
+		uri    string
+		status int
+	}{{"/pub/x", 200}, {"/api/hello?token=" + bob, 200}, {"/api/hello", 401}, {"/admin/?token=" + bob, 403}, {"/elsewhere", 401}} {
+		r := s.get(t, "/auth", "X-Forwarded-Method", "GET", "X-Forwarded-Host", "localhost:8000", "X-Forwarded-Uri", tt.uri)
+		if r.Status != tt.status {
+			t.Errorf("shipped gateway rules: /auth for %s = %d, want %d", strings.Split(tt.uri, "?")[0], r.Status, tt.status)
+		}
 	}
 	warned := false
 	for _, l := range s.Logs() {
