@@ -52,7 +52,8 @@ type remoteJWK struct {
 // keys that are malformed. A key's kid is its "kid" member, else its RFC 7638 thumbprint; of two
 // keys with one kid only the first is kept. Tokens are verified as by LoadKeys' key sets: the kid
 // picks the key and the algorithm is pinned to that key's; a token without a kid is checked
-// against the first key kept.
+// against the first key kept. A token of an algorithm in algs whose kid names no kept key fails
+// with ErrUnknownKey (time to fetch the set again), even when no kept key has that algorithm.
 //
 // It fails when data is larger than MaxJWKSBytes, is not a JSON object with a "keys" array, or
 // when no key is kept (ErrNoUsableKey). JWKS then returns the kept keys in tokengate's own form.
@@ -96,7 +97,19 @@ func ParseJWKS(data []byte, algs []string) (*KeySet, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newKeySet(keys[0].method, nil, keys[0], keys[1:], jwks)
+	ks, err := newKeySet(keys[0].method, nil, keys[0], keys[1:], jwks)
+	if err != nil {
+		return nil, err
+	}
+	// A verifier admits every algorithm of algs before it looks for the kid, not only those of the
+	// keys kept: a token signed by a key of another type that is not published yet must fail with
+	// ErrUnknownKey, which tells the caller to fetch the set again, not with ErrAlgorithm.
+	for _, alg := range algs {
+		if !contains(ks.algs, alg) {
+			ks.algs = append(ks.algs, alg)
+		}
+	}
+	return ks, nil
 }
 
 // KeyIDs returns the kid of every verification key, the signing (or first) key first.

@@ -143,10 +143,18 @@ func TestParseJWKSRefusesConfusion(t *testing.T) {
 		{"none", makeToken(t, map[string]any{"alg": "none", "typ": "JWT", "kid": es.KeyID()}, goodClaims(clk.Now()), fixedSig(nil)) + "", ErrMalformed},
 		{"EdDSA under the ES256 kid", makeToken(t, map[string]any{"alg": "EdDSA", "typ": "JWT", "kid": es.KeyID()}, goodClaims(clk.Now()), signWith(jwt.SigningMethodEdDSA, k.ed)), ErrAlgorithm},
 		{"ES256 by another key", makeToken(t, map[string]any{"alg": "ES256", "typ": "JWT", "kid": es.KeyID()}, goodClaims(clk.Now()), signWith(jwt.SigningMethodES256, k.ecOther)), ErrSignature},
+		{"EdDSA with an unknown kid", makeToken(t, map[string]any{"alg": "EdDSA", "typ": "JWT", "kid": "next"}, goodClaims(clk.Now()), signWith(jwt.SigningMethodEdDSA, k.ed)), ErrUnknownKey},
 		{"unknown kid", makeToken(t, map[string]any{"alg": "ES256", "typ": "JWT", "kid": "nobody"}, goodClaims(clk.Now()), signWith(jwt.SigningMethodES256, k.ec)), ErrUnknownKey},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := v.Verify(context.Background(), tt.raw)
+			if tt.name == "EdDSA with an unknown kid" {
+				// Only the algorithms asked for are admitted.
+				esOnly := NewVerifier(mustParseJWKS(t, es.JWKS(), ES256), testOptions(clk))
+				if _, err := esOnly.Verify(context.Background(), tt.raw); !errors.Is(err, ErrAlgorithm) {
+					t.Errorf("algs [ES256]: err = %v, want ErrAlgorithm", err)
+				}
+			}
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("err = %v, want an ErrInvalid", err)
 			}

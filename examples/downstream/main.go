@@ -49,7 +49,7 @@ func main() {
 // config is the service's configuration, read from the environment.
 type config struct {
 	url, issuer, audience, addr string
-	clientID, clientSecret     string
+	clientID, clientSecret      string
 }
 
 // loadConfig reads env and reports every problem at once, naming the variable.
