@@ -112,16 +112,13 @@ func ParseJWKS(data []byte, algs []string) (*KeySet, error) {
 	return ks, nil
 }
 
-// KeyIDs returns the kid of every verification key, the signing (or first) key first.
+// KeyIDs returns the kid of every verification key in published order, the signing (or first)
+// key first.
 func (k *KeySet) KeyIDs() []string {
-	ids := make([]string, 0, len(k.byKID))
-	ids = append(ids, k.current.kid)
-	for kid := range k.byKID {
-		if kid != k.current.kid {
-			ids = append(ids, kid)
-		}
+	ids := make([]string, len(k.keys))
+	for i, vk := range k.keys {
+		ids[i] = vk.kid
 	}
-	slices.Sort(ids[1:])
 	return ids
 }
 

@@ -241,3 +241,52 @@ func TestParseJWKSSkips(t *testing.T) {
 		})
 	}
 }
+
+// TestWithNextKeys: next keys are published after the current and retired ones and verify tokens,
+// so a replica accepts tokens of another replica that already signs with them.
+func TestWithNextKeys(t *testing.T) {
+	dir := t.TempDir()
+	k := sharedKeys()
+	current := mustLoad(t, ES256, writePKCS8(t, dir, "cur.pem", k.ec), writePublic(t, dir, "old.pub", k.rsa.Public()))
+	nextFile := writePKCS8(t, dir, "next.pem", k.ed) // a private key file: only its public part is read
+	withNext, err := current.WithNextKeys([]string{nextFile})
+	if err != nil {
+		t.Fatalf("WithNextKeys: %v", err)
+	}
+	nextSigner := mustLoad(t, EdDSA, nextFile)
+	oldSigner := mustLoad(t, RS256, writePKCS8(t, dir, "old.pem", k.rsa))
+	want := []string{current.KeyID(), oldSigner.KeyID(), nextSigner.KeyID()}
+	if got := withNext.KeyIDs(); !slices.Equal(got, want) {
+		t.Errorf("KeyIDs() = %v, want %v", got, want)
+	}
+	if got := mustParseJWKS(t, withNext.JWKS()).KeyIDs(); !slices.Equal(got, want) {
+		t.Errorf("published kids = %v, want %v", got, want)
+	}
+	if got, want := withNext.Algorithms(), []string{ES256, RS256, EdDSA}; !slices.Equal(got, want) {
+		t.Errorf("Algorithms() = %v, want %v", got, want)
+	}
+	if withNext.KeyID() != current.KeyID() {
+		t.Errorf("the signing key changed")
+	}
+	clk := newClock()
+	v := NewVerifier(withNext, testOptions(clk))
+	for name, signer := range map[string]*KeySet{"current": current, "next": nextSigner, "retired": oldSigner} {
+		raw, _, err := NewIssuer(signer, testOptions(clk)).Issue("alice", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(context.Background(), raw); err != nil {
+			t.Errorf("%s key: %v", name, err)
+		}
+	}
+	if same, err := current.WithNextKeys(nil); err != nil || same != current {
+		t.Errorf("WithNextKeys(nil) = %p, %v; want the same set", same, err)
+	}
+	if _, err := mustHMAC(t, HS256, testSecret[:32]).WithNextKeys([]string{nextFile}); err == nil {
+		t.Errorf("an HMAC set took next keys")
+	}
+	bad := writePEM(t, dir, "bad.pem", "CERTIFICATE", []byte("x"))
+	if _, err := current.WithNextKeys([]string{bad}); err == nil || !strings.Contains(err.Error(), "next key "+bad) {
+		t.Errorf("bad next key file: err = %v, want it to name the file as a next key", err)
+	}
+}
