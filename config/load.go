@@ -55,6 +55,7 @@ var settings = []setting{
 	{key: "server.shutdown_timeout", field: func(c *Config) any { return &c.Server.ShutdownTimeout }},
 	{key: "server.max_body_bytes", field: func(c *Config) any { return &c.Server.MaxBodyBytes }},
 	{key: "server.trusted_proxies", field: func(c *Config) any { return &c.Server.TrustedProxies }},
+	{key: "server.public_url", field: func(c *Config) any { return &c.Server.PublicURL }},
 	{key: "token.algorithm", field: func(c *Config) any { return &c.Token.Algorithm }},
 	{key: "token.secret", field: func(c *Config) any { return &c.Token.Secret }, secret: true},
 	{key: "token.secret_file", field: func(c *Config) any { return &c.Token.SecretFile }},
@@ -69,6 +70,8 @@ var settings = []setting{
 	{key: "token.cache_size", field: func(c *Config) any { return &c.Token.CacheSize }},
 	{key: "token.private_key_file", field: func(c *Config) any { return &c.Token.PrivateKeyFile }},
 	{key: "token.previous_public_key_files", field: func(c *Config) any { return &c.Token.PreviousPublicKeyFiles }},
+	{key: "token.next_public_key_files", field: func(c *Config) any { return &c.Token.NextPublicKeyFiles }},
+	{key: "token.jwks_max_age", field: func(c *Config) any { return &c.Token.JWKSMaxAge }},
 	{key: "store.kind", field: func(c *Config) any { return &c.Store.Kind }},
 	{key: "store.path", field: func(c *Config) any { return &c.Store.Path }},
 	{key: "store.watch", field: func(c *Config) any { return &c.Store.Watch }},
@@ -120,6 +123,7 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 
 	var problems []string
 	users := map[string]UserSpec{}
+	clients := map[string]ClientSpec{}
 	if path != "" {
 		data, err := readFile(path, maxConfigBytes)
 		if err != nil {
@@ -139,7 +143,7 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
 			return nil, fmt.Errorf("parse %s: %w", path, err)
 		}
-		users, problems = checkFile(root)
+		users, clients, problems = checkFile(root)
 	}
 
 	fromEnv := parseEnv(env)
@@ -161,6 +165,15 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 				continue
 			}
 			users = cloneUsers(u)
+			continue
+		}
+		if key == clientsKey {
+			cl, ok := val.(map[string]ClientSpec)
+			if !ok {
+				problems = append(problems, clientsKey+": override must be a map[string]config.ClientSpec")
+				continue
+			}
+			clients = maps.Clone(cl)
 			continue
 		}
 		if _, ok := lookupSetting(key); !ok {
@@ -188,6 +201,7 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 		return nil, fmt.Errorf("decode the configuration: %w", err)
 	}
 	c.Store.Users = users
+	c.Clients = clients
 	if c.Server.TrustedProxies == nil {
 		c.Server.TrustedProxies = []string{}
 	}
@@ -196,6 +210,9 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 	}
 	if c.Token.PreviousPublicKeyFiles == nil {
 		c.Token.PreviousPublicKeyFiles = []string{}
+	}
+	if c.Token.NextPublicKeyFiles == nil {
+		c.Token.NextPublicKeyFiles = []string{}
 	}
 	if err := resolveSecret(&c.Token); err != nil {
 		problems = append(problems, err.Error())
@@ -489,12 +506,13 @@ var userFields = []string{"password_hash", "roles", "disabled"}
 
 // checkFile walks the parsed YAML file: it reports unknown keys (a typo such
 // as "secert" must not silently fall back to a default) and decodes
-// store.users with the user names exactly as written.
-func checkFile(root *yaml.Node) (map[string]UserSpec, []string) {
+// store.users and clients with the names exactly as written.
+func checkFile(root *yaml.Node) (map[string]UserSpec, map[string]ClientSpec, []string) {
 	users := map[string]UserSpec{}
+	clients := map[string]ClientSpec{}
 	var problems []string
 	if isNull(root) || root.Kind != yaml.MappingNode {
-		return users, nil // Load has rejected a non-mapping top level
+		return users, clients, nil // Load has rejected a non-mapping top level
 	}
 	sections := map[string]bool{}
 	for _, s := range settings {
@@ -505,7 +523,14 @@ func checkFile(root *yaml.Node) (map[string]UserSpec, []string) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		sec := strings.ToLower(root.Content[i].Value)
 		body := resolve(root.Content[i+1])
-		if !sections[sec] {
+		if sec == clientsKey && !seen[sec] {
+			seen[sec] = true
+			cl, p := decodeClients(body)
+			clients = cl
+			problems = append(problems, p...)
+			continue
+		}
+		if !sections[sec] && sec != clientsKey {
 			problems = append(problems, fmt.Sprintf("%s: unknown section (line %d)", root.Content[i].Value, root.Content[i].Line))
 			continue
 		}
@@ -540,7 +565,7 @@ func checkFile(root *yaml.Node) (map[string]UserSpec, []string) {
 			}
 		}
 	}
-	return users, problems
+	return users, clients, problems
 }
 
 // decodeUsers decodes the store.users mapping, keeping names as written.
