@@ -1,6 +1,7 @@
 // Package metrics counts what tokengate does, for Prometheus: requests by route and status,
-// logins by outcome, token verifications by outcome, revocations, users-file reloads and users
-// loaded. *Metrics satisfies routes.Observer; it uses its own registry (no global state).
+// logins by outcome, token verifications by outcome, revocations, introspections by outcome,
+// users-file reloads and users loaded. *Metrics satisfies routes.Observer; it uses its own
+// registry (no global state).
 package metrics
 
 import (
@@ -22,6 +23,7 @@ type Metrics struct {
 	logins    *prometheus.CounterVec
 	verifies  *prometheus.CounterVec
 	revokes   *prometheus.CounterVec
+	intros    *prometheus.CounterVec
 	reloads   *prometheus.CounterVec
 	usersGage prometheus.Gauge
 
@@ -62,6 +64,9 @@ func New() *Metrics {
 		revokes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokengate_revocations_total", Help: "Revocations by kind (access, refresh_family, reuse).",
 		}, []string{"kind"}),
+		intros: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokengate_introspections_total", Help: "Token introspection requests (POST /introspect) by outcome.",
+		}, []string{"outcome"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokengate_store_reloads_total", Help: "Users-file loads by result (ok, error).",
 		}, []string{"result"}),
@@ -69,7 +74,7 @@ func New() *Metrics {
 			Name: "tokengate_users_loaded", Help: "Users in the credential store now in force.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.logins, m.verifies, m.revokes, m.reloads, m.usersGage,
+	m.reg.MustRegister(m.requests, m.latency, m.logins, m.verifies, m.revokes, m.intros, m.reloads, m.usersGage,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -117,6 +122,9 @@ func (m *Metrics) Verify(outcome string) { m.verifies.WithLabelValues(outcome).I
 
 // Revoke counts one revocation by kind.
 func (m *Metrics) Revoke(kind string) { m.revokes.WithLabelValues(kind).Inc() }
+
+// Introspect counts one introspection request by outcome.
+func (m *Metrics) Introspect(outcome string) { m.intros.WithLabelValues(outcome).Inc() }
 
 // Reload records a users-file load: its result and, when it succeeded, the number of users.
 func (m *Metrics) Reload(ok bool, users int) {

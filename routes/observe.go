@@ -24,6 +24,9 @@ type Observer interface {
 	// Revoke is called when logout revokes an access token ("access") or a refresh family
 	// ("refresh_family"), or reuse detection kills a family ("reuse").
 	Revoke(kind string)
+	// Introspect is called once per introspection request: active, inactive, invalid_client,
+	// locked, invalid_request, unavailable or error.
+	Introspect(outcome string)
 }
 
 type nopObserver struct{}
@@ -32,6 +35,7 @@ func (nopObserver) Request(string, string, int, time.Duration) {}
 func (nopObserver) Login(string)                               {}
 func (nopObserver) Verify(string)                              {}
 func (nopObserver) Revoke(string)                              {}
+func (nopObserver) Introspect(string)                          {}
 
 // observe reports every request to o.
 func observe(o Observer) gin.HandlerFunc {
