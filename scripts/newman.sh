@@ -3,9 +3,10 @@
 #
 #   scripts/newman.sh                    build tokengate, start it on a free loopback port with a
 #                                        throw-away config (below), run every request, stop it
-#   scripts/newman.sh --url URL          run against a tokengate already serving at URL (e.g. the
-#                                        docker-compose stack), with postman/local.postman_environment.json
-#                                        as is (its `secret` is the compose DEVELOPMENT-ONLY one)
+#   scripts/newman.sh --url URL          run against a tokengate already serving at URL, with
+#                                        postman/local.postman_environment.json as is (its client is the
+#                                        docker-compose demo client; the requests that sign test tokens
+#                                        need an HS256 tokengate: -- --env-var secret=ITS-SECRET)
 #   scripts/newman.sh [...] -- ARGS      pass ARGS on to `newman run` (e.g. -- --folder "Negative cases")
 #
 # Exits non-zero when any assertion fails (newman's own exit status). Needs `npm ci` first.
@@ -47,6 +48,8 @@ go build -o "$tmp/tokengate" .
 # run is fast (tokengate loads costs under 10 with a warning): alice (admin, the README's demo user),
 # bob (a non-admin) and carol (disabled).
 secret=newman-test-secret-0123456789abcdef0123456789
+client_secret=newman-client-secret-0123456789abcdef0123456789
+client_hash=$(printf '%s' "$client_secret" | sha256sum | cut -d' ' -f1)
 hash() { printf '%s\n' "$1" | "$tmp/tokengate" hash-password --cost 4; }
 cat >"$tmp/config.yaml" <<YAML
 server:
@@ -76,6 +79,9 @@ log:
   format: json
 metrics:
   enabled: true
+clients:
+  newman:
+    secret_sha256: "$client_hash"
 YAML
 
 # Port 0: the kernel picks a free port; tokengate logs the address it listens on.
@@ -102,6 +108,7 @@ echo "newman.sh: tokengate is up at $base (pid $pid)"
 rc=0
 npx --no-install newman run "$collection" -e "$environment" \
   --env-var "baseUrl=$base" --env-var "secret=$secret" \
+  --env-var "clientId=newman" --env-var "clientSecret=$client_secret" \
   --env-var "nonAdminUser=bob" --env-var "nonAdminPassword=bob-password" \
   --env-var "disabledUser=carol" --env-var "disabledPassword=carol-password" \
   --env-var "runLockout=true" --env-var "maxFailures=5" \
