@@ -15,7 +15,7 @@ FUZZTIME=${FUZZTIME:-10s}
 FUZZMINIMIZETIME=${FUZZMINIMIZETIME:-5s}
 
 # package:target, in the order of the request's path: lookup (and the access log), login parsing,
-# verification, the users file, the configuration.
+# verification (and a fetched key set, as verify/ reads it), the users file, the configuration.
 targets=(
   middleware:FuzzLookupExtract
   routes:FuzzCredentials
@@ -23,6 +23,7 @@ targets=(
   token:FuzzVerify
   token:FuzzVerifyClaims
   token:FuzzVerifyES256
+  token:FuzzParseJWKS
   store:FuzzParseYAML
   store:FuzzParseHtpasswd
   store:FuzzUsersFileAdd

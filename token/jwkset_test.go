@@ -15,7 +15,7 @@ import (
 
 // publishedSets returns, per algorithm, a key set loaded from a PEM file (the signer) and its
 // JWKS as tokengate publishes it.
-func publishedSets(t *testing.T) map[string]*KeySet {
+func publishedSets(t testing.TB) map[string]*KeySet {
 	t.Helper()
 	dir := t.TempDir()
 	k := sharedKeys()
@@ -289,4 +289,39 @@ func TestWithNextKeys(t *testing.T) {
 	if _, err := current.WithNextKeys([]string{bad}); err == nil || !strings.Contains(err.Error(), "next key "+bad) {
 		t.Errorf("bad next key file: err = %v, want it to name the file as a next key", err)
 	}
+}
+
+// FuzzParseJWKS: any bytes, as a fetched key set would be, never panic; a set that parses keeps
+// only asymmetric keys, publishes them again in a form that parses to the same kids, and verifies
+// with pinned algorithms only.
+func FuzzParseJWKS(f *testing.F) {
+	for _, ks := range publishedSets(f) {
+		f.Add(ks.JWKS())
+	}
+	f.Add([]byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"h","alg":"HS256"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"","y":""}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB","alg":"RS256"}]}`))
+	f.Add([]byte(`{"keys":null}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ks, err := ParseJWKS(data, nil)
+		if err != nil {
+			return
+		}
+		kids := ks.KeyIDs()
+		if len(kids) == 0 || len(kids) > maxJWKSKeys {
+			t.Fatalf("%d keys kept", len(kids))
+		}
+		for _, alg := range ks.Algorithms() {
+			if !slices.Contains([]string{RS256, ES256, EdDSA}, alg) {
+				t.Fatalf("algorithm %q admitted", alg)
+			}
+		}
+		again, err := ParseJWKS(ks.JWKS(), nil)
+		if err != nil {
+			t.Fatalf("the set published again does not parse: %v", err)
+		}
+		if got := again.KeyIDs(); !slices.Equal(got, kids) {
+			t.Fatalf("kids %v, published again %v", kids, got)
+		}
+	})
 }
