@@ -26,51 +26,26 @@ type ClientSpec struct {
 // clientFields are the fields of a clients entry.
 var clientFields = []string{"secret_sha256"}
 
-// decodeClients decodes the clients mapping, keeping ids as written, field by field so that each
-// problem names its key and none quotes a hash.
+// decodeClients decodes the clients mapping, keeping ids as written; no problem quotes a hash.
 func decodeClients(n *yaml.Node) (map[string]ClientSpec, []string) {
-	clients := map[string]ClientSpec{}
-	if isNull(n) {
-		return clients, nil
-	}
-	if n.Kind != yaml.MappingNode {
-		return clients, []string{clientsKey + ": must be a mapping of client id to {secret_sha256}"}
-	}
+	return decodeNamed(clientsKey, "client id", "{secret_sha256}", n, decodeClient)
+}
+
+// decodeClient decodes one client entry field by field.
+func decodeClient(prefix string, body *yaml.Node, cl *ClientSpec) []string {
 	var problems []string
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		kn := n.Content[i]
-		id := kn.Value
-		if kn.Kind != yaml.ScalarNode || id == "" {
-			problems = append(problems, fmt.Sprintf("%s: client id must be a non-empty string (line %d)", clientsKey, kn.Line))
-			continue
-		}
-		prefix := clientsKey + "." + id
-		if _, dup := clients[id]; dup {
-			problems = append(problems, fmt.Sprintf("%s: defined twice (line %d)", prefix, kn.Line))
-			continue
-		}
-		var cl ClientSpec
-		body := resolve(n.Content[i+1])
+	for j := 0; j+1 < len(body.Content); j += 2 {
+		field, val := body.Content[j].Value, resolve(body.Content[j+1])
 		switch {
-		case isNull(body):
-		case body.Kind != yaml.MappingNode:
-			problems = append(problems, prefix+": must be a mapping {secret_sha256}")
-		default:
-			for j := 0; j+1 < len(body.Content); j += 2 {
-				field, val := body.Content[j].Value, resolve(body.Content[j+1])
-				switch {
-				case field != "secret_sha256":
-					problems = append(problems, fmt.Sprintf("%s.%s: unknown field (want one of %s)", prefix, field, strings.Join(clientFields, ", ")))
-				case val.Kind != yaml.ScalarNode:
-					problems = append(problems, prefix+".secret_sha256: must be a string")
-				case !isNull(val):
-					cl.SecretSHA256 = val.Value
-				}
-			}
+		case field != "secret_sha256":
+			problems = append(problems, fmt.Sprintf("%s.%s: unknown field (want one of %s)", prefix, field, strings.Join(clientFields, ", ")))
+		case val.Kind != yaml.ScalarNode:
+			problems = append(problems, prefix+".secret_sha256: must be a string")
+		case !isNull(val):
+			cl.SecretSHA256 = val.Value
 		}
-		clients[id] = cl
 	}
-	return clients, problems
+	return problems
 }
 
 // validateClients checks each client's id (it travels in an HTTP Basic header, form-encoded, so

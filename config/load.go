@@ -570,38 +570,44 @@ func checkFile(root *yaml.Node) (map[string]UserSpec, map[string]ClientSpec, []s
 
 // decodeUsers decodes the store.users mapping, keeping names as written.
 func decodeUsers(n *yaml.Node) (map[string]UserSpec, []string) {
-	users := map[string]UserSpec{}
+	return decodeNamed(usersKey, "user name", "{password_hash, roles, disabled}", n, decodeUser)
+}
+
+// decodeNamed decodes a mapping of case-sensitive names to entries (store.users, clients), each
+// entry field by field with decode, so that every problem names its key.
+func decodeNamed[T any](key, noun, fields string, n *yaml.Node, decode func(prefix string, body *yaml.Node, v *T) []string) (map[string]T, []string) {
+	out := map[string]T{}
 	if isNull(n) {
-		return users, nil
+		return out, nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return users, []string{usersKey + ": must be a mapping of user name to {password_hash, roles, disabled}"}
+		return out, []string{key + ": must be a mapping of " + noun + " to " + fields}
 	}
 	var problems []string
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		kn := n.Content[i]
 		name := kn.Value
 		if kn.Kind != yaml.ScalarNode || name == "" {
-			problems = append(problems, fmt.Sprintf("%s: user name must be a non-empty string (line %d)", usersKey, kn.Line))
+			problems = append(problems, fmt.Sprintf("%s: %s must be a non-empty string (line %d)", key, noun, kn.Line))
 			continue
 		}
-		prefix := usersKey + "." + name
-		if _, dup := users[name]; dup {
+		prefix := key + "." + name
+		if _, dup := out[name]; dup {
 			problems = append(problems, fmt.Sprintf("%s: defined twice (line %d)", prefix, kn.Line))
 			continue
 		}
-		var u UserSpec
+		var v T
 		body := resolve(n.Content[i+1])
 		switch {
 		case isNull(body):
 		case body.Kind != yaml.MappingNode:
-			problems = append(problems, prefix+": must be a mapping {password_hash, roles, disabled}")
+			problems = append(problems, prefix+": must be a mapping "+fields)
 		default:
-			problems = append(problems, decodeUser(prefix, body, &u)...)
+			problems = append(problems, decode(prefix, body, &v)...)
 		}
-		users[name] = u
+		out[name] = v
 	}
-	return users, problems
+	return out, problems
 }
 
 // decodeUser decodes one user entry field by field, so that each problem
