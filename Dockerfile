@@ -1,7 +1,8 @@
 # tokengate container image.
 #
 #   docker build -t tokengate --build-arg VERSION=$(git describe --always --dirty) .
-#   docker run --rm -p 8080:8080 -e TOKENGATE_TOKEN_SECRET=... tokengate
+#   docker run --rm -p 8080:8080 -e TOKENGATE_TOKEN_SECRET=... \
+#     -v "$PWD/config.yaml:/etc/tokengate/config.yaml:ro" tokengate   (the image has no users)
 #
 # /var/lib/tokengate/keys is an empty directory owned by the runtime user: a volume mounted there
 # starts with that owner, so `tokengate keygen --if-missing --out /var/lib/tokengate/keys/...` can
@@ -20,14 +21,15 @@ RUN go build -trimpath -ldflags "-s -w -X github.com/tokengate/tokengate/cmd.ver
  && /out/tokengate version \
  && mkdir -p /out/etc/tokengate /out/keys \
  && touch /out/keys/.keep \
- && cp config.yaml /out/etc/tokengate/config.yaml \
+ && cp deploy/config.image.yaml /out/etc/tokengate/config.yaml \
  && TOKENGATE_CONFIG=/out/etc/tokengate/config.yaml /out/tokengate check-config >/dev/null
 
 # Runtime stage: nothing but the binary and the default config. No shell, no package manager, no CA
 # certificates (tokengate makes no outgoing TLS connections; Redis is reached over plain TCP).
 FROM scratch
 COPY --from=build /out/tokengate /tokengate
-# The shipped demo config (one demo user, alice / pyconid). Mount your own over it, read-only.
+# A configuration WITHOUT USERS (deploy/config.image.yaml): the image ships no known login. Mount
+# your own configuration over it, or a users file (see that file and docs/operations.md).
 COPY --from=build /out/etc/tokengate/config.yaml /etc/tokengate/config.yaml
 # Where a volume holds the signing key that keygen --if-missing writes on first start.
 COPY --from=build --chown=65532:65532 /out/keys /var/lib/tokengate/keys

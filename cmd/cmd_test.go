@@ -222,3 +222,21 @@ func TestNoUsersNotReady(t *testing.T) {
 	}
 	t.Fatal("no store check")
 }
+
+// TestImageShipsNoUsers: the configuration built into the image (deploy/config.image.yaml, copied
+// by the Dockerfile) is valid and has no users, so the image ships no known login.
+func TestImageShipsNoUsers(t *testing.T) {
+	dockerfile, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(dockerfile), "cp deploy/config.image.yaml /out/etc/tokengate/config.yaml") ||
+		strings.Contains(string(dockerfile), "cp config.yaml") {
+		t.Fatal("the Dockerfile does not build deploy/config.image.yaml into the image")
+	}
+	out, _, err := runCmd(t, "", nil, "check-config", "--config", "../deploy/config.image.yaml")
+	if err != nil || !strings.Contains(out, "users: 0 from store.users") || !strings.Contains(out, "no users are configured") {
+		t.Fatalf("check-config of the image's config: %v\n%s", err, out)
+	}
+	// The shipped config.yaml keeps the demo user: tests/TestShippedConfig logs in with it.
+}

@@ -1,33 +1,38 @@
 #!/usr/bin/env bash
 # newman.sh: run the Postman collection (postman/) with newman against a real tokengate.
 #
-#   scripts/newman.sh                    build tokengate, start it on a free loopback port with a
-#                                        throw-away config (below), run every request, stop it
-#   scripts/newman.sh --url URL          run against a tokengate already serving at URL, with
-#                                        postman/local.postman_environment.json as is (its client is the
-#                                        docker-compose demo client; the requests that sign test tokens
-#                                        need an HS256 tokengate: -- --env-var secret=ITS-SECRET)
+#   scripts/newman.sh                    start tokengate on a free loopback port with a throw-away
+#                                        config (below), run every request, stop it
+#   scripts/newman.sh --url URL          run against a tokengate already serving at URL (e.g. the
+#                                        docker-compose stack), with postman/local.postman_environment.json
+#                                        as is (its `secret` is empty: the requests that sign their own
+#                                        tokens skip themselves; add -- --env-var secret=S to run them;
+#                                        its introspection client is the docker-compose demo client)
+#   scripts/newman.sh --full [...]       print every request and assertion, not only the failures
+#                                        and the summary
 #   scripts/newman.sh [...] -- ARGS      pass ARGS on to `newman run` (e.g. -- --folder "Negative cases")
 #
-# Exits non-zero when any assertion fails (newman's own exit status). Needs `npm ci` first.
+# The tokengate binary is $TOKENGATE_TEST_BINARY when set (scripts/test.sh builds it once for all
+# its steps), else it is built here. Exits non-zero when any assertion fails (newman's own exit
+# status) or the server's log holds a data race report. Needs `npm ci` first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
 collection=postman/tokengate.postman_collection.json
 environment=postman/local.postman_environment.json
+newman=node_modules/.bin/newman
 
 url=
+full=
 while (($#)); do
   case $1 in
     --url) url=${2:?--url needs a URL}; shift 2 ;;
+    --full) full=1; shift ;;
     --) shift; break ;;
     *) echo "newman.sh: unknown argument $1 (see the header of $0)" >&2; exit 2 ;;
   esac
 done
-[[ -x node_modules/.bin/newman ]] || { echo "newman.sh: run 'npm ci' first (newman is pinned in package.json)" >&2; exit 1; }
-
-if [[ -n $url ]]; then
-  exec npx --no-install newman run "$collection" -e "$environment" --env-var "baseUrl=$url" "$@"
-fi
+[[ -x $newman ]] || { echo "newman.sh: run 'npm ci' first (newman is pinned in package.json)" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tokengate-newman.XXXXXX")
 pid=
@@ -41,8 +46,38 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "newman.sh: building tokengate"
-go build -o "$tmp/tokengate" .
+# run_newman ARGS: runs the collection; without --full it prints only the summary table and the
+# failures after it (the CLI reporter always lists every request as it goes), or everything when
+# newman stopped before its summary.
+run_newman() {
+  if [[ -n $full ]]; then
+    "$newman" run "$collection" -e "$environment" --color off "$@"
+    return
+  fi
+  local rc=0
+  "$newman" run "$collection" -e "$environment" --color off \
+    --reporters cli --reporter-cli-no-banner --reporter-cli-no-success-assertions "$@" >"$tmp/newman.out" 2>&1 || rc=$?
+  # (--color off leaves some escape sequences in the failure table: strip them.)
+  if grep -q '^┌' "$tmp/newman.out"; then
+    sed -n '/^┌/,$p' "$tmp/newman.out"
+  else
+    cat "$tmp/newman.out"
+  fi | sed 's/\x1b\[[0-9;]*m//g'
+  return $rc
+}
+
+if [[ -n $url ]]; then
+  rc=0
+  run_newman --env-var "baseUrl=$url" "$@" || rc=$?
+  exit $rc
+fi
+
+bin=${TOKENGATE_TEST_BINARY:-}
+if [[ -z $bin ]]; then
+  echo "newman.sh: building tokengate"
+  go build -o "$tmp/tokengate" .
+  bin=$tmp/tokengate
+fi
 
 # The users of the run, hashed with tokengate's own hash-password at bcrypt's minimum cost (4) so the
 # run is fast (tokengate loads costs under 10 with a warning): alice (admin, the README's demo user),
@@ -50,7 +85,7 @@ go build -o "$tmp/tokengate" .
 secret=newman-test-secret-0123456789abcdef0123456789
 client_secret=newman-client-secret-0123456789abcdef0123456789
 client_hash=$(printf '%s' "$client_secret" | sha256sum | cut -d' ' -f1)
-hash() { printf '%s\n' "$1" | "$tmp/tokengate" hash-password --cost 4; }
+hash() { printf '%s\n' "$1" | "$bin" hash-password --cost 4; }
 cat >"$tmp/config.yaml" <<YAML
 server:
   addr: "127.0.0.1:0"
@@ -84,37 +119,44 @@ clients:
     secret_sha256: "$client_hash"
 YAML
 
-# Port 0: the kernel picks a free port; tokengate logs the address it listens on.
-: >"$tmp/server.log"
-env -i PATH="$PATH" "$tmp/tokengate" serve --config "$tmp/config.yaml" 2>"$tmp/server.log" &
-pid=$!
+# Port 0: the kernel picks a free port, and tokengate logs the address once it listens (connections
+# wait in the listen queue until it serves). The log is read line by line as it is written, so the
+# script waits for that line rather than polling; the rest of the log goes to server.log.
+coproc server { exec env -i PATH="$PATH" "$bin" serve --config "$tmp/config.yaml" 2>&1 >/dev/null; }
+pid=$server_PID
+exec {log}<&"${server[0]}"
 addr=
-for _ in $(seq 100); do
-  addr=$(sed -nE 's/.*"msg":"listening".*"addr":"([^"]+)".*/\1/p' "$tmp/server.log" | head -1 || true)
-  [[ -n $addr ]] && break
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
+while IFS= read -r -t 30 line <&"$log"; do
+  printf '%s\n' "$line" >>"$tmp/server.log"
+  if [[ $line =~ \"msg\":\"listening\".*\"addr\":\"([^\"]+)\" ]]; then
+    addr=${BASH_REMATCH[1]}
+    break
+  fi
 done
 if [[ -z $addr ]]; then
   echo "newman.sh: tokengate did not start:" >&2; cat "$tmp/server.log" >&2; exit 1
 fi
-base=http://$addr
-for _ in $(seq 50); do
-  [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$base/healthz") == 200 ]] && break
-  sleep 0.1
-done
-echo "newman.sh: tokengate is up at $base (pid $pid)"
+cat <&"$log" >>"$tmp/server.log" &
+drain=$!
+echo "newman.sh: tokengate is up at http://$addr (pid $pid)"
 
 rc=0
-npx --no-install newman run "$collection" -e "$environment" \
-  --env-var "baseUrl=$base" --env-var "secret=$secret" \
+run_newman --env-var "baseUrl=http://$addr" --env-var "secret=$secret" \
   --env-var "clientId=newman" --env-var "clientSecret=$client_secret" \
   --env-var "nonAdminUser=bob" --env-var "nonAdminPassword=bob-password" \
   --env-var "disabledUser=carol" --env-var "disabledPassword=carol-password" \
-  --env-var "runLockout=true" --env-var "maxFailures=5" \
-  --color off "$@" || rc=$?
+  --env-var "runLockout=true" --env-var "maxFailures=5" "$@" || rc=$?
+
+kill -TERM "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+wait "$drain" || true
+if grep -q 'WARNING: DATA RACE' "$tmp/server.log"; then
+  echo "newman.sh: the race detector found a data race in tokengate:" >&2
+  sed -n '/WARNING: DATA RACE/,$p' "$tmp/server.log" >&2
+  rc=1
+fi
 if ((rc)); then
-  echo "newman.sh: newman failed ($rc); the server's last log lines:" >&2
+  echo "newman.sh: failed ($rc); the server's last log lines:" >&2
   tail -20 "$tmp/server.log" >&2
 fi
 exit $rc

@@ -1,11 +1,29 @@
 #!/usr/bin/env bash
-# Runs every test of tokengate on a fresh clone. Sets up what it needs: redis-server and PyJWT
-# (Debian's packages, installed with apt-get when missing and running as root), node modules
-# (npm ci: newman, redocly, and jose for the interop test).
+# Runs every test of tokengate on a fresh clone (`make test`): static checks, go test -race, newman
+# against a real tokengate, the OpenAPI lint. Each step prints how long it took. Sets up what it
+# needs: redis-server and PyJWT (Debian's packages, installed with apt-get when missing and running
+# as root), node modules (npm ci: newman, redocly, and jose for the interop test). The bounded
+# fuzzing is `make fuzz` (scripts/fuzz.sh); the fuzz targets' seed corpora run here, in go test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null)/bin"
-step() { printf '\n=== %s\n' "$*"; }
+
+start_all=$EPOCHREALTIME
+step_name= step_start=
+timings=()
+# step NAME: ends the step before (printing its duration) and starts NAME.
+step() {
+  if [[ -n $step_name ]]; then
+    local took
+    took=$(elapsed "$step_start")
+    printf -- '--- %s: %ss\n' "$step_name" "$took"
+    timings+=("$(printf '%7ss  %s' "$took" "$step_name")")
+  fi
+  step_name=$* step_start=$EPOCHREALTIME
+  [[ -n $step_name ]] && printf '\n=== %s\n' "$step_name"
+  return 0
+}
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
 need_pkg() { # need_pkg COMMAND DEBIAN_PACKAGE
   command -v "$1" >/dev/null && return 0
@@ -32,6 +50,17 @@ if ! /usr/bin/python3 -c 'import jwt, cryptography' 2>/dev/null; then
   fi
 fi
 
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tokengate-test.XXXXXX")
+finish() {
+  local rc=$?
+  rm -rf "$tmp"
+  if ((rc)) && [[ -n $step_name ]]; then
+    printf -- '--- %s: FAILED after %ss\n' "$step_name" "$(elapsed "$step_start")" >&2
+  fi
+  exit $rc
+}
+trap finish EXIT
+
 # Node modules first: the Go tests run jose (tests/interop) from node_modules.
 if [[ -f package.json ]]; then
   step "npm ci"
@@ -48,13 +77,14 @@ go vet ./...
 step "staticcheck (pinned)"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
+# One tokengate binary for every black-box test: tests/ and newman run it (TOKENGATE_TEST_BINARY).
+step "build tokengate"
+go build -o "$tmp/tokengate" .
+export TOKENGATE_TEST_BINARY=$tmp/tokengate
+
 step "go test -race"
 CI=${CI:-} go test -race -count=1 ./...
 
-if [[ -f scripts/fuzz.sh ]]; then
-  step "fuzzing (bounded)"
-  ./scripts/fuzz.sh
-fi
 if [[ -f package.json ]]; then
   if [[ -f scripts/newman.sh ]]; then
     step "newman: the Postman collection against a real tokengate"
@@ -65,4 +95,6 @@ if [[ -f package.json ]]; then
     npx --no-install redocly lint openapi.yaml
   fi
 fi
-step "all tests passed"
+step ""
+printf '\n=== all tests passed in %ss\n' "$(elapsed "$start_all")"
+printf '%s\n' "${timings[@]}"

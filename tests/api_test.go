@@ -11,7 +11,8 @@ import (
 // TestDemoFlow is the original Flask demo's flow: an open route, a Basic-auth login, then the
 // protected route with the token in the query string and in the Authorization header.
 func TestDemoFlow(t *testing.T) {
-	s := startServer(t, baseConfig(t, ""))
+	t.Parallel()
+	s := startServer(t, config(t, ""))
 
 	r := s.get(t, "/unprotected")
 	if r.Status != 200 || r.JSON(t)["message"] != "Anyone can view this." {
@@ -61,7 +62,8 @@ func TestDemoFlow(t *testing.T) {
 
 // TestLoginMethods: Basic on GET and POST, JSON and form bodies all log in.
 func TestLoginMethods(t *testing.T) {
-	s := startServer(t, baseConfig(t, ""))
+	t.Parallel()
+	s := startServer(t, config(t, ""))
 	cases := map[string]*http.Request{
 		"GET basic":  newRequest(t, "GET", s.URL+"/login", nil),
 		"POST basic": newRequest(t, "POST", s.URL+"/login", nil),
@@ -92,116 +94,14 @@ func TestLoginMethods(t *testing.T) {
 	}
 }
 
-// TestLoginFailuresAreIndistinguishable: wrong password, unknown user and disabled user answer with
-// the same status, body and headers.
-func TestLoginFailuresAreIndistinguishable(t *testing.T) {
-	s := startServer(t, baseConfig(t, ""))
-	var first response
-	for i, c := range []struct{ name, user, pass string }{
-		{"wrong password", "alice", "wrong"},
-		{"unknown user", "mallory", "pyconid"},
-		{"disabled user", "carol", "carol-password"},
-		{"wrong case", "ALICE", "pyconid"},
-	} {
-		r := s.get(t, "/login", "Authorization", basic(c.user, c.pass))
-		wantError(t, r, 401, "invalid_credentials")
-		if got := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(got, `Basic realm="tokengate"`) {
-			t.Errorf("%s: WWW-Authenticate = %q", c.name, got)
-		}
-		if i == 0 {
-			first = r
-			continue
-		}
-		if string(r.Body) != string(first.Body) {
-			t.Errorf("%s: body %s differs from %s", c.name, r.Body, first.Body)
-		}
-		for _, h := range []http.Header{r.Header, first.Header} {
-			h.Del("Date")
-			h.Del("X-Request-Id")
-		}
-		if len(r.Header) != len(first.Header) {
-			t.Errorf("%s: headers %v differ from %v", c.name, r.Header, first.Header)
-		}
-		for k := range first.Header {
-			if r.Header.Get(k) != first.Header.Get(k) {
-				t.Errorf("%s: header %s = %q, want %q", c.name, k, r.Header.Get(k), first.Header.Get(k))
-			}
-		}
-	}
-}
-
-// TestLoginBadInput: every malformed login is a 400 (or 413) JSON error, never a 5xx.
-func TestLoginBadInput(t *testing.T) {
-	s := startServer(t, baseConfig(t, ""), "TOKENGATE_SERVER_MAX_BODY_BYTES=1024")
-	long := strings.Repeat("p", 73)
-	cases := []struct {
-		name        string
-		method      string
-		contentType string
-		body        string
-		auth        []string
-		status      int
-		code        string
-	}{
-		{"no credentials", "GET", "", "", nil, 401, "invalid_credentials"},
-		{"no credentials POST", "POST", "", "", nil, 401, "invalid_credentials"},
-		{"basic bad base64", "GET", "", "", []string{"Basic !!!notbase64"}, 400, "invalid_request"},
-		{"basic no colon", "GET", "", "", []string{"Basic " + b64("alicepyconid")}, 400, "invalid_request"},
-		{"basic empty", "GET", "", "", []string{"Basic " + b64(":")}, 401, "invalid_credentials"},
-		{"two authorization headers", "GET", "", "", []string{basic("alice", "pyconid"), basic("alice", "pyconid")}, 400, "invalid_request"},
-		{"basic and body", "POST", "application/json", `{"username":"alice","password":"pyconid"}`, []string{basic("alice", "pyconid")}, 400, "invalid_request"},
-		{"malformed json", "POST", "application/json", `{"username":"alice",`, nil, 400, "invalid_request"},
-		{"json array", "POST", "application/json", `["alice","pyconid"]`, nil, 400, "invalid_request"},
-		{"json number username", "POST", "application/json", `{"username":1,"password":"pyconid"}`, nil, 400, "invalid_request"},
-		{"json object password", "POST", "application/json", `{"username":"alice","password":{"$ne":""}}`, nil, 400, "invalid_request"},
-		{"json null password", "POST", "application/json", `{"username":"alice","password":null}`, nil, 400, "invalid_request"},
-		{"json duplicate username", "POST", "application/json", `{"username":"bob","username":"alice","password":"pyconid"}`, nil, 400, "invalid_request"},
-		{"json trailing data", "POST", "application/json", `{"username":"alice","password":"pyconid"} {}`, nil, 400, "invalid_request"},
-		{"form duplicate", "POST", "application/x-www-form-urlencoded", "username=alice&username=bob&password=x", nil, 400, "invalid_request"},
-		{"form bad escape", "POST", "application/x-www-form-urlencoded", "username=%zz&password=x", nil, 400, "invalid_request"},
-		{"unsupported content type", "POST", "text/plain", "alice:pyconid", nil, 400, "invalid_request"},
-		{"password over 72 bytes basic", "GET", "", "", []string{basic("alice", long)}, 400, "invalid_request"},
-		{"password over 72 bytes json", "POST", "application/json", `{"username":"alice","password":"` + long + `"}`, nil, 400, "invalid_request"},
-		{"NUL in user name", "POST", "application/json", `{"username":"alice\u0000","password":"pyconid"}`, nil, 400, "invalid_request"},
-		{"newline in user name", "POST", "application/json", `{"username":"alice\nlevel=ERROR","password":"pyconid"}`, nil, 400, "invalid_request"},
-		{"user name too long", "POST", "application/json", `{"username":"` + strings.Repeat("a", 300) + `","password":"pyconid"}`, nil, 400, "invalid_request"},
-		{"invalid utf-8 user name", "GET", "", "", []string{"Basic " + b64("al\xffice:pyconid")}, 400, "invalid_request"},
-		{"body over the cap", "POST", "application/json", `{"username":"alice","password":"` + strings.Repeat("x", 2000) + `"}`, nil, 413, "invalid_request"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			var body *strings.Reader
-			if c.body != "" {
-				body = strings.NewReader(c.body)
-			}
-			var req *http.Request
-			if body != nil {
-				req = newRequest(t, c.method, s.URL+"/login", body)
-			} else {
-				req = newRequest(t, c.method, s.URL+"/login", nil)
-			}
-			if c.contentType != "" {
-				req.Header.Set("Content-Type", c.contentType)
-			}
-			for _, a := range c.auth {
-				req.Header.Add("Authorization", a)
-			}
-			wantError(t, do(t, req), c.status, c.code)
-		})
-	}
-	// Chunked body over the cap (no Content-Length): still 413.
-	req := newRequest(t, "POST", s.URL+"/login", struct{ *strings.Reader }{strings.NewReader(strings.Repeat("x", 4096))})
-	req.Header.Set("Content-Type", "application/json")
-	wantError(t, do(t, req), 413, "invalid_request")
-	// And it still serves.
-	s.login(t, "alice", "pyconid")
-}
-
 // TestTokenLookup: RFC 6750 answers for missing, duplicated and bad tokens.
 func TestTokenLookup(t *testing.T) {
-	s := startServer(t, baseConfig(t, ""))
+	t.Parallel()
+	s := startServer(t, config(t, ""))
 	tok := s.accessToken(t, "alice", "pyconid")
 	q := url.QueryEscape(tok)
+	h, p, sig := splitJWS(t, tok)
+	tampered := h + "." + p + "." + flipBit(sig)
 
 	t.Run("missing", func(t *testing.T) {
 		r := s.get(t, "/protected")
@@ -229,7 +129,7 @@ func TestTokenLookup(t *testing.T) {
 	for name, r := range map[string]response{
 		"garbage header": s.get(t, "/protected", "Authorization", "Bearer not.a.jwt"),
 		"garbage query":  s.get(t, "/protected?token=not-a-jwt"),
-		"tampered":       s.get(t, "/protected", "Authorization", "Bearer "+tok[:len(tok)-2]+flip(tok[len(tok)-2:])),
+		"tampered":       s.get(t, "/protected", "Authorization", "Bearer "+tampered),
 	} {
 		t.Run(name, func(t *testing.T) {
 			wantError(t, r, 401, "invalid_token")
@@ -245,7 +145,8 @@ func TestTokenLookup(t *testing.T) {
 
 // TestRoutesAndErrors: JSON 404/405, health, readiness and the role example.
 func TestRoutesAndErrors(t *testing.T) {
-	s := startServer(t, baseConfig(t, ""))
+	t.Parallel()
+	s := startServer(t, config(t, ""))
 	wantError(t, s.get(t, "/nope"), 404, "not_found")
 	wantError(t, do(t, newRequest(t, "DELETE", s.URL+"/protected", nil)), 405, "method_not_allowed")
 	if r := s.get(t, "/healthz"); r.Status != 200 {
@@ -270,18 +171,4 @@ func TestRoutesAndErrors(t *testing.T) {
 	if r := s.get(t, "/me", "Authorization", "Bearer "+s.accessToken(t, "Alice", "capital-alice")); r.JSON(t)["user"] != "Alice" {
 		t.Errorf("case-sensitive user: %s", r.Body)
 	}
-}
-
-func b64(s string) string { return encodeStd(s) }
-
-func flip(s string) string {
-	b := []byte(s)
-	for i := range b {
-		if b[i] == 'A' {
-			b[i] = 'B'
-		} else {
-			b[i] = 'A'
-		}
-	}
-	return string(b)
 }

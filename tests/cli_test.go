@@ -1,42 +1,23 @@
 package tests
 
 import (
-	"os"
-	"os/exec"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/tokengate/tokengate/store"
 )
 
-// runBinary runs tokengate with args, stdin and a clean environment plus env.
-func runBinary(t *testing.T, dir, stdin string, env []string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
-}
-
 func TestVersion(t *testing.T) {
-	out, _, code := runBinary(t, t.TempDir(), "", nil, "version")
+	t.Parallel()
+	out, _, code := run(t, t.TempDir(), "", nil, "version")
 	if code != 0 || !strings.HasPrefix(out, "tokengate ") {
 		t.Fatalf("version = %q, exit %d", out, code)
 	}
 }
 
 func TestHashPassword(t *testing.T) {
-	out, _, code := runBinary(t, t.TempDir(), "pyconid\n", nil, "hash-password", "--cost", "10")
+	t.Parallel()
+	out, _, code := run(t, t.TempDir(), "pyconid\n", nil, "hash-password", "--cost", "10")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -44,19 +25,14 @@ func TestHashPassword(t *testing.T) {
 	if !strings.HasPrefix(h, "$2a$10$") || len(h) != 60 {
 		t.Fatalf("hash = %q", h)
 	}
-	// The hash works in a store.
-	m, err := store.NewMemory(map[string]store.Entry{"alice": {PasswordHash: h}}, store.NewHasher(1, 0), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Authenticate(t.Context(), "alice", "pyconid"); err != nil {
-		t.Fatalf("the printed hash does not check: %v", err)
-	}
-	_, errOut, code := runBinary(t, t.TempDir(), strings.Repeat("x", 73)+"\n", nil, "hash-password")
+	// The hash works in tokengate's store: alice logs in with it.
+	s := startServer(t, conf{store: fmt.Sprintf("  kind: memory\n  users:\n    alice:\n      password_hash: %q\n", h)}.yaml(t))
+	s.login(t, "alice", "pyconid")
+	_, errOut, code := run(t, t.TempDir(), strings.Repeat("x", 73)+"\n", nil, "hash-password")
 	if code == 0 || !strings.Contains(errOut, "72") {
 		t.Fatalf("73-byte password: exit %d, stderr %q", code, errOut)
 	}
-	if _, _, code := runBinary(t, t.TempDir(), "", nil, "hash-password"); code == 0 {
+	if _, _, code := run(t, t.TempDir(), "", nil, "hash-password"); code == 0 {
 		t.Fatal("empty password accepted")
 	}
 }
@@ -64,10 +40,11 @@ func TestHashPassword(t *testing.T) {
 // TestBadConfigStopsStart: every problem is reported, one line each naming the key, and no secret is
 // printed.
 func TestBadConfigStopsStart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
 	secret := "short-secret-value"
-	if err := os.WriteFile(cfg, []byte(`
+	writeFile(t, cfg, `
 server:
   addr: "127.0.0.1:0"
 token:
@@ -77,11 +54,9 @@ token:
   lookup: [header, body]
 login:
   max_failures: 0
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	for _, cmd := range [][]string{{"serve", "--config", cfg}, {"check-config", "--config", cfg}} {
-		_, errOut, code := runBinary(t, dir, "", nil, cmd...)
+		_, errOut, code := run(t, dir, "", nil, cmd...)
 		if code != 1 {
 			t.Errorf("%s: exit %d, want 1", cmd[0], code)
 		}
@@ -96,19 +71,19 @@ login:
 	}
 	// A short secret from the environment is refused, naming the key.
 	empty := t.TempDir() // no config.yaml: built-in defaults
-	_, errOut, code := runBinary(t, empty, "", []string{"TOKENGATE_TOKEN_SECRET=too-short", "TOKENGATE_SERVER_ADDR=127.0.0.1:0"}, "serve")
+	_, errOut, code := run(t, empty, "", []string{"TOKENGATE_TOKEN_SECRET=too-short", "TOKENGATE_SERVER_ADDR=127.0.0.1:0"}, "serve")
 	if code != 1 || !strings.Contains(errOut, "token.secret") || strings.Contains(errOut, "too-short") {
 		t.Fatalf("short secret: exit %d, stderr %q", code, errOut)
 	}
 	// A wrong type from the environment names the key.
-	_, errOut, code = runBinary(t, empty, "", []string{"TOKENGATE_TOKEN_TTL=soon"}, "check-config")
+	_, errOut, code = run(t, empty, "", []string{"TOKENGATE_TOKEN_TTL=soon"}, "check-config")
 	if code != 1 || !strings.Contains(errOut, "token.ttl") {
 		t.Fatalf("bad TTL: exit %d, stderr %q", code, errOut)
 	}
 	// A taken port fails fast, naming server.addr.
-	s := startServer(t, baseConfig(t, ""))
+	s := startServer(t, config(t, ""))
 	addr := strings.TrimPrefix(s.URL, "http://")
-	_, errOut, code = runBinary(t, empty, "", []string{"TOKENGATE_SERVER_ADDR=" + addr, "TOKENGATE_TOKEN_SECRET=" + testSecret}, "serve")
+	_, errOut, code = run(t, empty, "", []string{"TOKENGATE_SERVER_ADDR=" + addr, "TOKENGATE_TOKEN_SECRET=" + testSecret}, "serve")
 	if code != 1 || !strings.Contains(errOut, "server.addr") {
 		t.Fatalf("taken port: exit %d, stderr %q", code, errOut)
 	}
@@ -117,18 +92,20 @@ login:
 // TestShippedConfig: the shipped config.yaml is valid, starts with a random secret and a loud
 // warning, and the demo user logs in.
 func TestShippedConfig(t *testing.T) {
+	t.Parallel()
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, code := runBinary(t, root, "", nil, "check-config")
-	if code != 0 || !strings.Contains(out, "config.yaml is valid") {
+	out, errOut, code := run(t, root, "", nil, "check-config")
+	if code != 0 || !strings.Contains(out, "config config.yaml is valid") || !strings.Contains(out, "users: 1 from store.users") ||
+		!strings.Contains(out, "warning: token.secret is not set") {
 		t.Fatalf("check-config on the shipped config: exit %d\n%s%s", code, out, errOut)
 	}
 	if strings.Contains(out, "$2y$") {
 		t.Fatalf("check-config printed a password hash:\n%s", out)
 	}
-	s := startBinary(t, plainBinary, root, []string{"serve"}, "TOKENGATE_SERVER_ADDR=127.0.0.1:0")
+	s := startIn(t, root, []string{"serve"}, "TOKENGATE_SERVER_ADDR=127.0.0.1:0")
 	body := s.login(t, "alice", "pyconid")
 	if r := s.get(t, "/protected?token="+body["access_token"].(string)); r.Status != 200 {
 		t.Fatalf("/protected = %d", r.Status)

@@ -3,6 +3,7 @@ package tests
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -24,25 +25,29 @@ type dsOptions struct {
 	publicURL      string   // server.public_url
 }
 
-// dsConfig is baseConfig signing with alg and key, with one introspection client, "downstream".
+// dsConfig is the default conf signing with alg and key, with one introspection client,
+// "downstream".
 func dsConfig(t testing.TB, alg, key string, o dsOptions) string {
 	t.Helper()
 	sum := sha256.Sum256([]byte(dsClientSecret))
-	cfg := baseConfig(t, fmt.Sprintf("clients:\n  downstream:\n    secret_sha256: %q\n", hex.EncodeToString(sum[:])))
 	list := func(files []string) string {
-		if len(files) == 0 {
-			return "[]"
+		b, err := json.Marshal(append([]string{}, files...))
+		if err != nil {
+			t.Fatal(err)
 		}
-		return `["` + strings.Join(files, `", "`) + `"]`
+		return string(b)
 	}
-	cfg = strings.Replace(cfg, "token:\n", fmt.Sprintf("token:\n  algorithm: %s\n  private_key_file: %q\n  previous_public_key_files: %s\n  next_public_key_files: %s\n",
-		alg, key, list(o.previous), list(o.next)), 1)
-	server := "server:\n"
-	if o.addr != "" {
-		cfg = strings.Replace(cfg, `addr: "127.0.0.1:0"`, fmt.Sprintf("addr: %q", o.addr), 1)
+	c := conf{
+		token: fmt.Sprintf("  algorithm: %s\n  private_key_file: %q\n  previous_public_key_files: %s\n  next_public_key_files: %s\n",
+			alg, key, list(o.previous), list(o.next)),
+		extra: fmt.Sprintf("clients:\n  downstream:\n    secret_sha256: %q\n", hex.EncodeToString(sum[:])),
 	}
 	if o.publicURL != "" {
-		cfg = strings.Replace(cfg, server, server+fmt.Sprintf("  public_url: %q\n", o.publicURL), 1)
+		c.server = fmt.Sprintf("  public_url: %q\n", o.publicURL)
+	}
+	cfg := c.yaml(t)
+	if o.addr != "" {
+		cfg = strings.Replace(cfg, `addr: "127.0.0.1:0"`, fmt.Sprintf("addr: %q", o.addr), 1)
 	}
 	return cfg
 }
@@ -62,9 +67,10 @@ func (s *server) introspect(t testing.TB, id, secret, raw string) response {
 // with URLs from server.public_url or from the request, and a cacheable JWKS (GET and HEAD, ETag
 // and 304, CORS) that lists the next key before it signs.
 func TestDiscoveryAndJWKS(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	key, next := keygen(t, dir, "ES256", "key.pem"), keygen(t, dir, "EdDSA", "next.pem")
-	s := startServer(t, dsConfig(t, "ES256", key, dsOptions{next: []string{publicPEM(t, next)}}))
+	s := startServer(t, dsConfig(t, "ES256", key, dsOptions{next: []string{writePublicPEM(t, next)}}))
 	behind := startServer(t, dsConfig(t, "ES256", key, dsOptions{publicURL: "https://auth.example.com"}))
 
 	for _, tt := range []struct {
@@ -120,6 +126,7 @@ func TestDiscoveryAndJWKS(t *testing.T) {
 // TestIntrospection: a configured client learns that a token is active until it is logged out;
 // every other caller gets 401 with a Basic challenge; the metrics count each outcome.
 func TestIntrospection(t *testing.T) {
+	t.Parallel()
 	key := keygen(t, t.TempDir(), "ES256", "key.pem")
 	s := startServer(t, dsConfig(t, "ES256", key, dsOptions{}))
 	tok := s.accessToken(t, "alice", "pyconid")

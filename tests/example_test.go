@@ -25,10 +25,11 @@ func buildExample(t *testing.T) string {
 
 // TestExampleDownstream runs the example with introspection against tokengate.
 func TestExampleDownstream(t *testing.T) {
+	t.Parallel()
 	bin := buildExample(t)
 	key := keygen(t, t.TempDir(), "ES256", "key.pem")
 	tg := startServer(t, dsConfig(t, "ES256", key, dsOptions{}))
-	ds := startBinary(t, bin, t.TempDir(), nil, "TOKENGATE_URL="+tg.URL, "TOKENGATE_ISSUER=tokengate", "ADDR=127.0.0.1:0",
+	ds := startProgram(t, bin, t.TempDir(), nil, "TOKENGATE_URL="+tg.URL, "TOKENGATE_ISSUER=tokengate", "ADDR=127.0.0.1:0",
 		"TOKENGATE_CLIENT_ID=downstream", "TOKENGATE_CLIENT_SECRET="+dsClientSecret)
 
 	alice := tg.accessToken(t, "alice", "pyconid")
@@ -68,7 +69,7 @@ func TestExampleRotationAndOutage(t *testing.T) {
 	key1, key2 := keygen(t, dir, "ES256", "k1.pem"), keygen(t, dir, "ES256", "k2.pem")
 	first := startServer(t, dsConfig(t, "ES256", key1, dsOptions{}))
 	addr := first.URL[len("http://"):]
-	ds := startBinary(t, bin, t.TempDir(), nil, "TOKENGATE_URL="+first.URL, "TOKENGATE_ISSUER=tokengate", "ADDR=127.0.0.1:0")
+	ds := startProgram(t, bin, t.TempDir(), nil, "TOKENGATE_URL="+first.URL, "TOKENGATE_ISSUER=tokengate", "ADDR=127.0.0.1:0")
 	old := first.accessToken(t, "alice", "pyconid")
 	if r := ds.get(t, "/hello", "Authorization", "Bearer "+old); r.Status != http.StatusOK {
 		t.Fatalf("before the rotation: %d %s", r.Status, r.Body)
@@ -81,7 +82,7 @@ func TestExampleRotationAndOutage(t *testing.T) {
 	} else {
 		ln.Close()
 	}
-	second := startServer(t, dsConfig(t, "ES256", key2, dsOptions{addr: addr, previous: []string{publicPEM(t, key1)}}))
+	second := startServer(t, dsConfig(t, "ES256", key2, dsOptions{addr: addr, previous: []string{writePublicPEM(t, key1)}}))
 	rotated := second.accessToken(t, "alice", "pyconid")
 	start := time.Now()
 	for {

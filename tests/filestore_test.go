@@ -3,72 +3,33 @@ package tests
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
-// fileConfig is baseConfig with the users in a file instead of store.users.
-func fileConfig(t testing.TB, path string, extra string) string {
-	return fmt.Sprintf(`
-server:
-  addr: "127.0.0.1:0"
-token:
-  secret: %q
-store:
-  kind: file
-  path: %q
-  watch: true
-log:
-  format: json
-%s
-`, testSecret, path, extra)
-}
-
-// replaceFile writes content next to path and renames it over path, as editors and Kubernetes do.
-func replaceFile(t testing.TB, path, content string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// eventually polls check until it returns "" or the deadline passes, then fails with its message.
-func eventually(t testing.TB, within time.Duration, check func() string) time.Duration {
-	t.Helper()
-	start := time.Now()
-	var msg string
-	for time.Since(start) < within {
-		if msg = check(); msg == "" {
-			return time.Since(start)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("after %v: %s", within, msg)
-	return 0
-}
-
 func loginStatus(t testing.TB, s *server, user, pass string) int {
+	t.Helper()
 	return s.get(t, "/login", "Authorization", basic(user, pass)).Status
 }
 
+// The users file's reload results in the server's log: one line per new content read.
+var (
+	reloadedRE     = regexp.MustCompile(`users file reloaded`)
+	reloadFailedRE = regexp.MustCompile(`users file reload failed`)
+)
+
 // TestHtpasswdFromApache: a users file made by Apache's `htpasswd -B` works unchanged.
 func TestHtpasswdFromApache(t *testing.T) {
+	t.Parallel()
 	src, err := os.ReadFile("../store/testdata/htpasswd")
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "htpasswd")
-	if err := os.WriteFile(path, src, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := startServer(t, fileConfig(t, path, ""))
+	writeFile(t, path, string(src))
+	s := startServer(t, conf{store: fileStore(path)}.yaml(t))
 	s.login(t, "alice", "pyconid")
 	wantError(t, s.get(t, "/login", "Authorization", basic("alice", "wrong")), 401, "invalid_credentials")
 	if r := s.get(t, "/readyz"); r.Status != 200 {
@@ -79,36 +40,41 @@ func TestHtpasswdFromApache(t *testing.T) {
 // TestUsersFileReload: adding, changing and removing users by editing the file takes effect without
 // a restart, by rename or in place; a broken edit changes nothing.
 func TestUsersFileReload(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "users.yaml")
-	users := "users:\n" + indent(usersYAML(t), "  ") + "\n"
-	if err := os.WriteFile(path, []byte(users), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// Polling logins fail until an edit lands: keep them from locking the users out.
-	s := startServer(t, fileConfig(t, path, "login:\n  max_failures: 100000\n"))
+	writeFile(t, path, usersFile(t, testUsers, 4))
+	// Logins fail on purpose below: keep them from locking the users out.
+	s := startServer(t, conf{store: fileStore(path), extra: "login:\n  max_failures: 100000\n"}.yaml(t))
 	tok := s.accessToken(t, "alice", "pyconid")
 	if loginStatus(t, s, "dave", "dave-password") != 401 {
 		t.Fatal("dave exists before being added")
 	}
+	users := func(stdin string, args ...string) (string, int) {
+		t.Helper()
+		out, errOut, code := run(t, dir, stdin, nil, append([]string{"users", "--file", path}, args...)...)
+		return out + errOut, code
+	}
+	// edit makes a change and waits for the reload it causes to be logged as re.
+	edit := func(re *regexp.Regexp, change func()) {
+		t.Helper()
+		n := s.countLog(re)
+		change()
+		s.awaitLog(t, re, n+1)
+	}
 
 	// Add a user with the CLI (atomic rename), password on stdin.
-	add := exec.Command(binary, "users", "--file", path, "add", "dave", "--role", "ops", "--cost", "4")
-	add.Stdin = strings.NewReader("dave-password\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		t.Fatalf("users add: %v: %s", err, out)
-	}
-	took := eventually(t, 5*time.Second, func() string {
-		if loginStatus(t, s, "dave", "dave-password") != 200 {
-			return "dave cannot log in after users add"
+	edit(reloadedRE, func() {
+		if out, code := users("dave-password\n", "add", "dave", "--role", "ops", "--cost", "4"); code != 0 {
+			t.Fatalf("users add: exit %d: %s", code, out)
 		}
-		return ""
 	})
-	t.Logf("users add took effect after %v", took)
+	if loginStatus(t, s, "dave", "dave-password") != 200 {
+		t.Fatal("dave cannot log in after users add")
+	}
 
 	// A broken edit (replaced by rename): logins and tokens are unaffected.
-	replaceFile(t, path, "users:\n  alice: {password_hash: \"not-a-bcrypt-hash\"}\n")
-	time.Sleep(500 * time.Millisecond) // give a wrong reload the chance to happen
+	edit(reloadFailedRE, func() { replaceFile(t, path, "users:\n  alice: {password_hash: \"not-a-bcrypt-hash\"}\n") })
 	if loginStatus(t, s, "alice", "pyconid") != 200 || loginStatus(t, s, "dave", "dave-password") != 200 {
 		t.Fatal("a broken users file changed the users in force")
 	}
@@ -116,58 +82,54 @@ func TestUsersFileReload(t *testing.T) {
 		t.Fatalf("a broken users file broke a logged-in user: %d", r.Status)
 	}
 	// An empty (truncated) file is refused too.
-	if err := os.WriteFile(path, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(500 * time.Millisecond)
+	edit(reloadFailedRE, func() { writeFile(t, path, "") })
 	if loginStatus(t, s, "alice", "pyconid") != 200 {
 		t.Fatal("a truncated users file wiped the users")
 	}
 
 	// Rewrite in place without bob; alice gets a new password.
-	hash := hashOf(t, "new-alice-password")
-	inPlace := fmt.Sprintf("users:\n  alice:\n    password_hash: %q\n    roles: [admin]\n", hash)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(inPlace); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	eventually(t, 5*time.Second, func() string {
-		if loginStatus(t, s, "alice", "new-alice-password") != 200 {
-			return "alice's new password not in force"
+	inPlace := fmt.Sprintf("users:\n  alice:\n    password_hash: %q\n    roles: [admin]\n", hashOf(t, "new-alice-password", 4))
+	edit(reloadedRE, func() {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if loginStatus(t, s, "bob", "bob-password") != 401 {
-			return "bob not removed"
+		if _, err := f.WriteString(inPlace); err != nil {
+			t.Fatal(err)
 		}
-		return ""
+		f.Close()
 	})
+	if loginStatus(t, s, "alice", "new-alice-password") != 200 {
+		t.Fatal("alice's new password not in force")
+	}
+	if loginStatus(t, s, "bob", "bob-password") != 401 {
+		t.Fatal("bob not removed")
+	}
 	wantError(t, s.get(t, "/login", "Authorization", basic("alice", "pyconid")), 401, "invalid_credentials")
 
 	// Remove with the CLI; list shows what is left.
-	if out, err := exec.Command(binary, "users", "--file", path, "add", "erin", "--cost", "4").CombinedOutput(); err == nil {
+	if out, code := users("", "add", "erin", "--cost", "4"); code == 0 {
 		t.Fatalf("users add without a password on stdin succeeded: %s", out)
 	}
-	passwd := exec.Command(binary, "users", "--file", path, "add", "erin", "--cost", "4")
-	passwd.Stdin = strings.NewReader("erin-password\n")
-	if out, err := passwd.CombinedOutput(); err != nil {
-		t.Fatalf("users add erin: %v: %s", err, out)
-	}
-	if out, err := exec.Command(binary, "users", "--file", path, "remove", "alice").CombinedOutput(); err != nil {
-		t.Fatalf("users remove: %v: %s", err, out)
-	}
-	out, err := exec.Command(binary, "users", "--file", path, "list").CombinedOutput()
-	if err != nil || strings.Contains(string(out), "alice") || !strings.Contains(string(out), "erin") {
-		t.Fatalf("users list = %q, %v", out, err)
-	}
-	eventually(t, 5*time.Second, func() string {
-		if loginStatus(t, s, "alice", "new-alice-password") != 401 {
-			return "alice still logs in after users remove"
+	edit(reloadedRE, func() {
+		if out, code := users("erin-password\n", "add", "erin", "--cost", "4"); code != 0 {
+			t.Fatalf("users add erin: exit %d: %s", code, out)
 		}
-		return ""
 	})
+	edit(reloadedRE, func() {
+		if out, code := users("", "remove", "alice"); code != 0 {
+			t.Fatalf("users remove: exit %d: %s", code, out)
+		}
+	})
+	if out, code := users("", "list"); code != 0 || strings.Contains(out, "alice") || !strings.Contains(out, "erin") {
+		t.Fatalf("users list = %q, exit %d", out, code)
+	}
+	if loginStatus(t, s, "alice", "new-alice-password") != 401 {
+		t.Fatal("alice still logs in after users remove")
+	}
+	if loginStatus(t, s, "erin", "erin-password") != 200 {
+		t.Fatal("erin cannot log in after users add")
+	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Errorf("users file mode = %v, want 0600 kept", fi.Mode().Perm())
 	}
@@ -175,21 +137,18 @@ func TestUsersFileReload(t *testing.T) {
 
 // TestUsersFileMustLoadAtStart: a users file that cannot be loaded stops the start with a clear error.
 func TestUsersFileMustLoadAtStart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "users.htpasswd")
-	if err := os.WriteFile(path, []byte("alice:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, "alice:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n")
 	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(fileConfig(t, path, "")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(binary, "serve", "--config", cfg).CombinedOutput()
-	if err == nil {
+	writeFile(t, cfg, conf{store: fileStore(path)}.yaml(t))
+	out, errOut, code := run(t, dir, "", nil, "serve", "--config", cfg)
+	if code == 0 {
 		t.Fatalf("serve started with a non-bcrypt users file")
 	}
-	if !strings.Contains(string(out), "store.path") || !strings.Contains(string(out), "users.htpasswd:1:") {
-		t.Fatalf("error does not name store.path and the line: %s", out)
+	if all := out + errOut; !strings.Contains(all, "store.path") || !strings.Contains(all, "users.htpasswd:1:") {
+		t.Fatalf("error does not name store.path and the line: %s%s", out, errOut)
 	}
 }
 
@@ -197,8 +156,9 @@ func TestUsersFileMustLoadAtStart(t *testing.T) {
 // the right password; a forged X-Forwarded-For does not reset the count unless the peer is a
 // trusted proxy.
 func TestLockout(t *testing.T) {
+	t.Parallel()
 	policy := "login:\n  max_failures: 3\n  window: 1m\n  lockout: 2m\n"
-	s := startServer(t, baseConfig(t, policy))
+	s := startServer(t, config(t, policy))
 	for i := 0; i < 3; i++ {
 		wantError(t, s.get(t, "/login", "Authorization", basic("alice", "wrong"), "X-Forwarded-For", fmt.Sprintf("10.0.0.%d", i)), 401, "invalid_credentials")
 	}
@@ -213,7 +173,7 @@ func TestLockout(t *testing.T) {
 	s.login(t, "bob", "bob-password")
 
 	// Behind a trusted proxy, the forwarded address is the client: a different client is not locked.
-	trusted := startServer(t, baseConfig(t, policy), "TOKENGATE_SERVER_TRUSTED_PROXIES=127.0.0.1")
+	trusted := startServer(t, config(t, policy), "TOKENGATE_SERVER_TRUSTED_PROXIES=127.0.0.1")
 	for i := 0; i < 3; i++ {
 		wantError(t, trusted.get(t, "/login", "Authorization", basic("alice", "wrong"), "X-Forwarded-For", "198.51.100.1"), 401, "invalid_credentials")
 	}
@@ -226,7 +186,8 @@ func TestLockout(t *testing.T) {
 // TestLockoutPerIP: password spraying across many user names from one address is stopped at 4×
 // login.max_failures.
 func TestLockoutPerIP(t *testing.T) {
-	s := startServer(t, baseConfig(t, "login:\n  max_failures: 2\n"))
+	t.Parallel()
+	s := startServer(t, config(t, "login:\n  max_failures: 2\n"))
 	for i := 0; i < 8; i++ {
 		wantError(t, s.get(t, "/login", "Authorization", basic(fmt.Sprintf("user%d", i), "Winter2026!")), 401, "invalid_credentials")
 	}

@@ -11,45 +11,35 @@ import (
 )
 
 // BenchmarkProtectedDuringLoginFlood measures /protected (p50, p99, requests/s) on an idle server
-// and during a flood of 64 concurrent bad logins against cost-10 bcrypt hashes, on the plain
-// (non-race) binary. bcrypt runs on at most login.max_concurrent_hashes goroutines (default
-// half of GOMAXPROCS) and logins beyond that wait then get 503, so verification keeps its share of the CPU.
+// and during a flood of 64 concurrent bad logins against cost-10 bcrypt hashes. bcrypt runs on at
+// most login.max_concurrent_hashes goroutines (default half of GOMAXPROCS) and logins beyond that
+// wait then get 503, so verification keeps its share of the CPU. The binary is built without the
+// race detector (unless TOKENGATE_TEST_RACE is set), as production is:
 //
 //	go test ./tests -run '^$' -bench LoginFlood -benchtime 2000x
 func BenchmarkProtectedDuringLoginFlood(b *testing.B) {
-	hash := hashCost(b, "flood-password", 10)
-	cfg := fmt.Sprintf(`
-server:
-  addr: "127.0.0.1:0"
-token:
-  secret: %q
-store:
-  kind: memory
-  users:
-    alice:
-      password_hash: %q
-login:
-  max_failures: 100000000
-  hash_wait: 200ms
-log:
-  level: info
-`, testSecret, hash)
-	dir := b.TempDir()
-	path := dir + "/config.yaml"
-	writeFile(b, path, cfg)
-	s := startBinary(b, plainBinary, dir, []string{"serve", "--config", path})
-	tok := s.loginWith(b, "alice", "flood-password")
+	users := []user{{name: "alice", password: "flood-password"}}
+	s := startServer(b, conf{
+		store: memoryStore(b, users, 10),
+		extra: "login:\n  max_failures: 100000000\n  hash_wait: 200ms\n",
+	}.yaml(b))
+	tok := s.accessToken(b, "alice", "flood-password")
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	b.Cleanup(client.CloseIdleConnections) // before the server stops (see server.stop)
 
 	for _, flood := range []int{0, 64} {
 		b.Run(fmt.Sprintf("flood=%d", flood), func(b *testing.B) {
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
 			var logins, overloaded atomic.Int64
+			// The flood is up once every flooder has had an answer (and so keeps a request in flight).
+			var up sync.WaitGroup
+			up.Add(flood)
 			for i := 0; i < flood; i++ {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					answered := false
 					for {
 						select {
 						case <-stop:
@@ -59,6 +49,10 @@ log:
 						req, _ := http.NewRequest("GET", s.URL+"/login", nil)
 						req.SetBasicAuth("alice", "wrong-password")
 						resp, err := client.Do(req)
+						if !answered {
+							answered = true
+							up.Done()
+						}
 						if err != nil {
 							continue
 						}
@@ -70,9 +64,7 @@ log:
 					}
 				}()
 			}
-			if flood > 0 {
-				time.Sleep(300 * time.Millisecond) // let the flood build up
-			}
+			up.Wait()
 			lat := make([]time.Duration, 0, b.N)
 			var mu sync.Mutex
 			start := time.Now()
@@ -117,13 +109,4 @@ log:
 			}
 		})
 	}
-}
-
-func (s *server) loginWith(tb testing.TB, user, pass string) string {
-	tb.Helper()
-	r := s.get(tb, "/login", "Authorization", basic(user, pass))
-	if r.Status != 200 {
-		tb.Fatalf("login: %d %s", r.Status, r.Body)
-	}
-	return r.JSON(tb)["access_token"].(string)
 }

@@ -1,18 +1,8 @@
 package tests
 
 import (
-	"crypto"
-	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,53 +10,15 @@ import (
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
 )
 
-// keygen runs `tokengate keygen` and returns the key file's path.
-func keygen(t *testing.T, dir, alg, name string) string {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	out, err := exec.Command(binary, "keygen", "--alg", alg, "--out", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("keygen %s: %v: %s", alg, err, out)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("key file mode = %v, want 0600", fi.Mode().Perm())
-	}
-	return path
-}
-
-// publicPEM writes the public half of a PKCS#8 private key file as a PKIX "PUBLIC KEY" PEM.
-func publicPEM(t *testing.T, privPath string) string {
-	t.Helper()
-	b, err := os.ReadFile(privPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(b)
-	priv, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(priv.(crypto.Signer).Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := strings.TrimSuffix(privPath, ".pem") + ".pub.pem"
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
+// keyConfig is the default config signing with the private key file key of alg, and verifying
+// also with the previous public key files.
 func keyConfig(t *testing.T, alg, key string, previous ...string) string {
-	prev := "[]"
-	if len(previous) > 0 {
-		prev = fmt.Sprintf("[%q]", strings.Join(previous, `", "`))
+	t.Helper()
+	prev, err := json.Marshal(append([]string{}, previous...))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return strings.Replace(baseConfig(t, ""), "token:\n", fmt.Sprintf("token:\n  algorithm: %s\n  private_key_file: %q\n  previous_public_key_files: %s\n", alg, key, prev), 1)
+	return conf{token: fmt.Sprintf("  algorithm: %s\n  private_key_file: %q\n  previous_public_key_files: %s\n", alg, key, prev)}.yaml(t)
 }
 
 // fetchJWKS reads the server's key set with go-jose.
@@ -116,6 +68,7 @@ func verifyWithJWKS(t *testing.T, raw string, set jose.JSONWebKeySet, alg jose.S
 // TestAsymmetricTokensVerifyWithJWKS: for RS256, ES256 and EdDSA, another library verifies our
 // tokens with nothing but the public key fetched from /.well-known/jwks.json.
 func TestAsymmetricTokensVerifyWithJWKS(t *testing.T) {
+	t.Parallel()
 	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
 		t.Run(alg, func(t *testing.T) {
 			dir := t.TempDir()
@@ -136,6 +89,7 @@ func TestAsymmetricTokensVerifyWithJWKS(t *testing.T) {
 // TestKeyRotation: after a rotation, tokens signed with the retired key keep working; a token with
 // an unknown kid, or a known kid with another algorithm, is refused.
 func TestKeyRotation(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	oldKey := keygen(t, dir, "ES256", "old.pem")
 	newKey := keygen(t, dir, "EdDSA", "new.pem")
@@ -147,7 +101,7 @@ func TestKeyRotation(t *testing.T) {
 	stray := startServer(t, keyConfig(t, "ES256", strayKey))
 	strayTok := stray.accessToken(t, "alice", "pyconid")
 
-	after := startServer(t, keyConfig(t, "EdDSA", newKey, publicPEM(t, oldKey)))
+	after := startServer(t, keyConfig(t, "EdDSA", newKey, writePublicPEM(t, oldKey)))
 	newTok := after.accessToken(t, "alice", "pyconid")
 	set := fetchJWKS(t, after)
 	if len(set.Keys) != 2 {
@@ -167,17 +121,18 @@ func TestKeyRotation(t *testing.T) {
 	// A known kid with another algorithm: HS256 "signed" with the retired public key's JWK bytes.
 	oldKid := oldJWKS.Keys[0].KeyID
 	pubJSON, _ := json.Marshal(oldJWKS.Keys[0])
-	confused := hs256(t, map[string]any{"alg": "HS256", "typ": "JWT", "kid": oldKid}, map[string]any{
+	confused := jws(object("alg", "HS256", "typ", "JWT", "kid", oldKid), sortedObject(map[string]any{
 		"sub": "mallory", "iss": "tokengate", "aud": "tokengate",
 		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(),
-	}, pubJSON)
+	}), signHS256(pubJSON))
 	wantError(t, after.get(t, "/protected", "Authorization", "Bearer "+confused), 401, "invalid_token")
 }
 
 // TestHMACInteroperability: go-jose verifies our HS256 tokens with the shared secret, and a token it
 // makes with the right claims is accepted; wrong issuer or audience is refused.
 func TestHMACInteroperability(t *testing.T) {
-	s := startServer(t, baseConfig(t, ""))
+	t.Parallel()
+	s := startServer(t, config(t, ""))
 	tok := s.accessToken(t, "alice", "pyconid")
 	parsed, err := josejwt.ParseSigned(tok, []jose.SignatureAlgorithm{jose.HS256})
 	if err != nil {
@@ -213,16 +168,4 @@ func TestHMACInteroperability(t *testing.T) {
 	}
 	wantError(t, s.get(t, "/protected", "Authorization", "Bearer "+sign("someone-else", "tokengate")), 401, "invalid_token")
 	wantError(t, s.get(t, "/protected", "Authorization", "Bearer "+sign("tokengate", "another-api")), 401, "invalid_token")
-}
-
-// hs256 builds a JWT by hand with an HMAC-SHA256 signature over key.
-func hs256(t *testing.T, header, claims map[string]any, key []byte) string {
-	t.Helper()
-	h, _ := json.Marshal(header)
-	c, _ := json.Marshal(claims)
-	enc := base64.RawURLEncoding
-	signing := enc.EncodeToString(h) + "." + enc.EncodeToString(c)
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(signing))
-	return signing + "." + enc.EncodeToString(mac.Sum(nil))
 }

@@ -6,15 +6,11 @@ import (
 	"testing"
 )
 
-func (s *server) refresh(t testing.TB, refreshToken string) response {
-	t.Helper()
-	return s.postJSON(t, "/refresh", fmt.Sprintf(`{"refresh_token":%q}`, refreshToken))
-}
-
 // TestRefreshRotatesAndDetectsReuse: a refresh spends the old token; presenting it again is refused
 // and revokes the whole family, so the newer refresh token dies too (RFC 9700 reuse detection).
 func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
-	s := startServer(t, baseConfig(t, ""))
+	t.Parallel()
+	s := startServer(t, config(t, ""))
 	first := s.login(t, "alice", "pyconid")
 	r1 := first["refresh_token"].(string)
 
@@ -40,7 +36,8 @@ func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
 
 // TestTokensAreNotInterchangeable: an access token is never a refresh token, nor the reverse.
 func TestTokensAreNotInterchangeable(t *testing.T) {
-	s := startServer(t, baseConfig(t, ""))
+	t.Parallel()
+	s := startServer(t, config(t, ""))
 	body := s.login(t, "alice", "pyconid")
 	access, refresh := body["access_token"].(string), body["refresh_token"].(string)
 	wantError(t, s.refresh(t, access), 401, "invalid_token")
@@ -66,7 +63,8 @@ func TestTokensAreNotInterchangeable(t *testing.T) {
 
 // TestLogout revokes the access token and the refresh token's family.
 func TestLogout(t *testing.T) {
-	s := startServer(t, baseConfig(t, ""))
+	t.Parallel()
+	s := startServer(t, config(t, ""))
 	body := s.login(t, "alice", "pyconid")
 	access, refresh := body["access_token"].(string), body["refresh_token"].(string)
 	// Warm the verified-token cache: revocation must still win afterwards.

@@ -128,6 +128,7 @@ func difference(a, b []string) []string {
 // TestOpenAPIMatchesRegisteredRoutes fails when a route registered in Gin is missing from
 // openapi.yaml, or openapi.yaml describes a route that is not registered.
 func TestOpenAPIMatchesRegisteredRoutes(t *testing.T) {
+	t.Parallel()
 	registered := registeredRoutes(t)
 	documented := documentedRoutes(t)
 	for _, r := range difference(registered, documented) {
@@ -144,6 +145,7 @@ func TestOpenAPIMatchesRegisteredRoutes(t *testing.T) {
 // TestPostmanCollectionCallsEveryRoute fails when the Postman collection has no request for a
 // registered route, or calls a route (other than on purpose, in "Negative cases") that does not exist.
 func TestPostmanCollectionCallsEveryRoute(t *testing.T) {
+	t.Parallel()
 	registered := registeredRoutes(t)
 	b, err := os.ReadFile("../postman/tokengate.postman_collection.json")
 	if err != nil {

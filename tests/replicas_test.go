@@ -9,9 +9,9 @@ import (
 	"github.com/tokengate/tokengate/internal/redistest"
 )
 
-// redisConfig is baseConfig with the Redis state backend and a short lock-out policy.
+// redisConfig is the default config with the Redis state backend and a short lock-out policy.
 func redisConfig(t testing.TB, redisURL string) string {
-	return baseConfig(t, fmt.Sprintf(`
+	return config(t, fmt.Sprintf(`
 state:
   backend: redis
   redis_url: %q
@@ -25,6 +25,7 @@ login:
 // TestReplicasShareState: two tokengate processes on one Redis honour each other's logouts, refresh
 // spends and lock-outs.
 func TestReplicasShareState(t *testing.T) {
+	t.Parallel()
 	redisURL := redistest.Start(t)
 	a := startServer(t, redisConfig(t, redisURL))
 	b := startServer(t, redisConfig(t, redisURL))
@@ -75,6 +76,7 @@ func TestReplicasShareState(t *testing.T) {
 // TestRedisOutage: with Redis down, routes that need it answer 503 — never 500, never "allow" — and
 // /readyz fails; /healthz and open routes keep answering.
 func TestRedisOutage(t *testing.T) {
+	t.Parallel()
 	redisURL, stopRedis := redistest.StartProcess(t)
 	s := startServer(t, redisConfig(t, redisURL))
 	body := s.login(t, "alice", "pyconid")

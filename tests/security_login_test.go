@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -48,7 +46,7 @@ func (a loginAttack) request(t testing.TB, base string) *http.Request {
 }
 
 // runLoginCorpus sends every row to /login and checks the answer: never a 5xx, quickly.
-func runLoginCorpus(t *testing.T, s *secServer, corpus []loginAttack) {
+func runLoginCorpus(t *testing.T, s *server, corpus []loginAttack) {
 	t.Helper()
 	for _, a := range corpus {
 		t.Run(a.name, func(t *testing.T) {
@@ -68,7 +66,7 @@ func runLoginCorpus(t *testing.T, s *secServer, corpus []loginAttack) {
 				s.never(r.JSON(t)["refresh_token"].(string), "a refresh token")
 				return
 			}
-			if !secIsError(r, a.status, a.code) {
+			if !isError(r, a.status, a.code) {
 				t.Fatalf("got %d %s, want %d %s (%s)", r.Status, r.Body, a.status, a.code, a.source)
 			}
 		})
@@ -78,9 +76,11 @@ func runLoginCorpus(t *testing.T, s *secServer, corpus []loginAttack) {
 // TestSecurityLoginMalformed: malformed Basic headers, type-confused and duplicated JSON, form
 // tricks, control characters and NUL in names, and passwords longer than bcrypt's 72 bytes.
 func TestSecurityLoginMalformed(t *testing.T) {
-	// No lock-out here: this test is about parsing, and it fails many logins on purpose.
-	s := startSecServer(t, secConfig(t, "", "", "login:\n  max_failures: 10000\n"))
-	over72 := secLongPassword + "x"
+	t.Parallel()
+	// No lock-out here: this test is about parsing, and it fails many logins on purpose. The body
+	// cap comes from the environment, below the default of 64 KiB.
+	s := startServer(t, config(t, "login:\n  max_failures: 10000\n"), "TOKENGATE_SERVER_MAX_BODY_BYTES=16384")
+	over72 := longPassword + "x"
 	s.never(over72, "a password")
 	ok := func(user, pass string) string { return basic(user, pass) }
 	js := "application/json"
@@ -88,7 +88,7 @@ func TestSecurityLoginMalformed(t *testing.T) {
 	// Credentials whose standard base64 has '+' or '/', to send in the URL alphabet.
 	urlAlphabet := ""
 	for i := 0; urlAlphabet == ""; i++ {
-		enc := encodeStd(fmt.Sprintf("alice:pyconid%s", strings.Repeat("?", i)))
+		enc := b64std(fmt.Sprintf("alice:pyconid%s", strings.Repeat("?", i)))
 		if strings.ContainsAny(enc, "+/") {
 			urlAlphabet = strings.NewReplacer("+", "-", "/", "_").Replace(enc)
 		}
@@ -100,26 +100,30 @@ func TestSecurityLoginMalformed(t *testing.T) {
 		{name: "control: Basic", source: "RFC 7617", auth: []string{ok("alice", "pyconid")}, status: 200},
 		{name: "control: JSON", source: "DESIGN.md", contentType: js, body: `{"username":"alice","password":"pyconid"}`, status: 200},
 		{name: "control: form", source: "DESIGN.md", contentType: form, body: "username=alice&password=pyconid", status: 200},
-		{name: "control: password of exactly 72 bytes", source: "bcrypt limit (boundary)", auth: []string{ok("long", secLongPassword)}, status: 200},
+		{name: "control: password of exactly 72 bytes", source: "bcrypt limit (boundary)", auth: []string{ok("long", longPassword)}, status: 200},
+
+		// No credentials at all.
+		{name: "no credentials on GET", source: "RFC 9110 §11.6.1", status: 401, code: "invalid_credentials"},
+		{name: "no credentials on POST", source: "RFC 9110 §11.6.1", method: "POST", status: 401, code: "invalid_credentials"},
 
 		// Basic headers (RFC 7617).
-		{name: "Basic scheme in lower case", source: "RFC 9110 §11.1 (case-insensitive scheme)", auth: []string{"basic " + encodeStd("alice:pyconid")}, status: 200},
-		{name: "Basic scheme in upper case", source: "RFC 9110 §11.1", auth: []string{"BASIC " + encodeStd("alice:pyconid")}, status: 200},
-		{name: "Basic with two spaces", source: "RFC 9110 §11.4 (1*SP)", auth: []string{"Basic  " + encodeStd("alice:pyconid")}, status: 200},
+		{name: "Basic scheme in lower case", source: "RFC 9110 §11.1 (case-insensitive scheme)", auth: []string{"basic " + b64std("alice:pyconid")}, status: 200},
+		{name: "Basic scheme in upper case", source: "RFC 9110 §11.1", auth: []string{"BASIC " + b64std("alice:pyconid")}, status: 200},
+		{name: "Basic with two spaces", source: "RFC 9110 §11.4 (1*SP)", auth: []string{"Basic  " + b64std("alice:pyconid")}, status: 200},
 		{name: "Basic without credentials", source: "RFC 7617 §2", auth: []string{"Basic"}, status: 401, code: "invalid_credentials"},
-		{name: "Basic then a tab", source: "RFC 9110 §11.4", auth: []string{"Basic\t" + encodeStd("alice:pyconid")}, status: 401, code: "invalid_credentials"},
+		{name: "Basic then a tab", source: "RFC 9110 §11.4", auth: []string{"Basic\t" + b64std("alice:pyconid")}, status: 401, code: "invalid_credentials"},
 		{name: "Basic not base64", source: "RFC 7617 §2", auth: []string{"Basic !!!notbase64"}, status: 400, code: "invalid_request"},
 		{name: "Basic only padding", source: "RFC 4648 §4", auth: []string{"Basic ===="}, status: 400, code: "invalid_request"},
-		{name: "Basic without padding", source: "RFC 4648 §4 (strict)", auth: []string{"Basic " + strings.TrimRight(encodeStd("alice:pyconid"), "=")}, status: 400, code: "invalid_request"},
+		{name: "Basic without padding", source: "RFC 4648 §4 (strict)", auth: []string{"Basic " + strings.TrimRight(b64std("alice:pyconid"), "=")}, status: 400, code: "invalid_request"},
 		{name: "Basic in the URL alphabet", source: "RFC 4648 §5 is not §4", auth: []string{"Basic " + urlAlphabet}, status: 400, code: "invalid_request"},
-		{name: "Basic with junk after the credentials", source: "RFC 7617 §2", auth: []string{"Basic " + encodeStd("alice:pyconid") + " junk"}, status: 400, code: "invalid_request"},
-		{name: "Basic with two credentials", source: "RFC 7617 §2", auth: []string{"Basic " + encodeStd("alice:pyconid") + ", Basic " + encodeStd("bob:bob-password")}, status: 400, code: "invalid_request"},
-		{name: "Basic without a colon", source: "RFC 7617 §2", auth: []string{"Basic " + encodeStd("alicepyconid")}, status: 400, code: "invalid_request"},
+		{name: "Basic with junk after the credentials", source: "RFC 7617 §2", auth: []string{"Basic " + b64std("alice:pyconid") + " junk"}, status: 400, code: "invalid_request"},
+		{name: "Basic with two credentials", source: "RFC 7617 §2", auth: []string{"Basic " + b64std("alice:pyconid") + ", Basic " + b64std("bob:bob-password")}, status: 400, code: "invalid_request"},
+		{name: "Basic without a colon", source: "RFC 7617 §2", auth: []string{"Basic " + b64std("alicepyconid")}, status: 400, code: "invalid_request"},
 		{name: "Basic of a lone colon", source: "RFC 7617 §2", auth: []string{ok("", "")}, status: 401, code: "invalid_credentials"},
 		{name: "Basic with an empty password", source: "RFC 7617 §2", auth: []string{ok("alice", "")}, status: 401, code: "invalid_credentials"},
 		{name: "Basic with an empty user", source: "RFC 7617 §2", auth: []string{ok("", "pyconid")}, status: 401, code: "invalid_credentials"},
 		{name: "Basic user with a colon splits at the first", source: "RFC 7617 §2 (user-id has no colon)", auth: []string{ok("al:ice", "pyconid")}, status: 401, code: "invalid_credentials"},
-		{name: "Basic Latin-1 user (not UTF-8)", source: "RFC 7617 §2.1 charset", auth: []string{"Basic " + encodeStd("caf\xe9:pyconid")}, status: 400, code: "invalid_request"},
+		{name: "Basic Latin-1 user (not UTF-8)", source: "RFC 7617 §2.1 charset", auth: []string{"Basic " + b64std("caf\xe9:pyconid")}, status: 400, code: "invalid_request"},
 		{name: "Basic NUL after the user", source: "C-string truncation", auth: []string{ok("alice\x00", "pyconid")}, status: 400, code: "invalid_request"},
 		{name: "Basic NUL before the user", source: "C-string truncation", auth: []string{ok("\x00alice", "pyconid")}, status: 400, code: "invalid_request"},
 		{name: "Basic user of 40 KiB", source: "DESIGN.md: every parser has a size limit", auth: []string{ok(strings.Repeat("a", 40<<10), "pyconid")}, status: 400, code: "invalid_request"},
@@ -128,7 +132,7 @@ func TestSecurityLoginMalformed(t *testing.T) {
 		{name: "Basic and Bearer together", source: "ambiguous credentials", auth: []string{ok("alice", "pyconid"), "Bearer x.y.z"}, status: 400, code: "invalid_request"},
 		{name: "two Basic headers", source: "ambiguous credentials", auth: []string{ok("bob", "wrong"), ok("alice", "pyconid")}, status: 400, code: "invalid_request"},
 		{name: "Basic and a JSON body", source: "ambiguous credentials", auth: []string{ok("bob", "wrong")}, contentType: js, body: `{"username":"alice","password":"pyconid"}`, status: 400, code: "invalid_request"},
-		{name: "Bearer only", source: "scheme confusion", auth: []string{"Bearer " + encodeStd("alice:pyconid")}, status: 401, code: "invalid_credentials"},
+		{name: "Bearer only", source: "scheme confusion", auth: []string{"Bearer " + b64std("alice:pyconid")}, status: 401, code: "invalid_credentials"},
 
 		// JSON: types, duplicates, encodings.
 		{name: "JSON username a number", source: "type confusion", contentType: js, body: `{"username":1,"password":"pyconid"}`, status: 400, code: "invalid_request"},
@@ -140,6 +144,7 @@ func TestSecurityLoginMalformed(t *testing.T) {
 		{name: "JSON password an object", source: "NoSQL injection (OWASP)", contentType: js, body: `{"username":"alice","password":{"$ne":null}}`, status: 400, code: "invalid_request"},
 		{name: "JSON password true", source: "type juggling (PHP == true)", contentType: js, body: `{"username":"alice","password":true}`, status: 400, code: "invalid_request"},
 		{name: "JSON password a number", source: "type confusion", contentType: js, body: `{"username":"alice","password":0}`, status: 400, code: "invalid_request"},
+		{name: "JSON password null", source: "type confusion", contentType: js, body: `{"username":"alice","password":null}`, status: 400, code: "invalid_request"},
 		{name: "JSON password an array", source: "type confusion", contentType: js, body: `{"username":"alice","password":["pyconid"]}`, status: 400, code: "invalid_request"},
 		{name: "JSON empty object", source: "no credentials", contentType: js, body: `{}`, status: 401, code: "invalid_credentials"},
 		{name: "JSON without password", source: "no credentials", contentType: js, body: `{"username":"alice"}`, status: 401, code: "invalid_credentials"},
@@ -178,6 +183,7 @@ func TestSecurityLoginMalformed(t *testing.T) {
 		{name: "text/json body", source: "unsupported media type", contentType: "text/json", body: `{"username":"alice","password":"pyconid"}`, status: 400, code: "invalid_request"},
 		{name: "malformed Content-Type", source: "RFC 9110 §8.3", contentType: "application/json; ;;=", body: `{"username":"alice","password":"pyconid"}`, status: 400, code: "invalid_request"},
 		{name: "multipart body", source: "unsupported media type", contentType: "multipart/form-data; boundary=x", body: "--x\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nalice\r\n--x--\r\n", status: 400, code: "invalid_request"},
+		{name: "body over server.max_body_bytes from the environment", source: "DESIGN.md: every parser has a size limit", contentType: js, body: `{"username":"alice","password":"pyconid","pad":"` + strings.Repeat("x", 20<<10) + `"}`, status: 413, code: "invalid_request"},
 		{name: "JSON body on GET is not read", source: "RFC 9110 §9.3.1", method: "GET", contentType: js, body: `{"username":"alice","password":"pyconid"}`, status: 401, code: "invalid_credentials"},
 
 		// Forms.
@@ -199,7 +205,8 @@ func TestSecurityLoginMalformed(t *testing.T) {
 // TestSecurityLoginOversized: bodies over server.max_body_bytes are 413 (declared or chunked),
 // headers over net/http's cap are 431, and the server keeps serving.
 func TestSecurityLoginOversized(t *testing.T) {
-	s := startSecServer(t, secConfig(t, "", "", ""))
+	t.Parallel()
+	s := startServer(t, config(t, ""))
 	body := `{"username":"alice","password":"pyconid","pad":"` + strings.Repeat("x", 64<<10) + `"}`
 	req := newRequest(t, "POST", s.URL+"/login", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -229,7 +236,8 @@ func TestSecurityLoginOversized(t *testing.T) {
 // TestSecurityLoginEnumeration: wrong password, unknown user and disabled user give the same
 // status, body and headers in every encoding, and so do their lock-outs.
 func TestSecurityLoginEnumeration(t *testing.T) {
-	s := startSecServer(t, secConfig(t, "", "", "login:\n  max_failures: 10000\n"))
+	t.Parallel()
+	s := startServer(t, config(t, "login:\n  max_failures: 10000\n"))
 	attempts := []struct{ name, user, pass string }{
 		{"wrong password", "alice", "wrong"},
 		{"unknown user", "mallory", "pyconid"},
@@ -265,6 +273,9 @@ func TestSecurityLoginEnumeration(t *testing.T) {
 				r := do(t, enc.req(a.user, a.pass))
 				wantError(t, r, 401, "invalid_credentials")
 				if i == 0 {
+					if got := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(got, `Basic realm="tokengate"`) {
+						t.Errorf("%s: WWW-Authenticate = %q, want a Basic challenge", a.name, got)
+					}
 					first = r
 					continue
 				}
@@ -277,7 +288,7 @@ func TestSecurityLoginEnumeration(t *testing.T) {
 
 	// Lock-outs are alike too, known user or not (Retry-After may differ by a second). Three kinds
 	// × max_failures stays under the per-client limit of 4 × max_failures.
-	locking := startSecServer(t, secConfig(t, "", "", "login:\n  max_failures: 3\n  lockout: 1m\n"))
+	locking := startServer(t, config(t, "login:\n  max_failures: 3\n  lockout: 1m\n"))
 	attempts = attempts[:3]
 	for _, a := range attempts {
 		for i := 0; i < 3; i++ {
@@ -298,45 +309,15 @@ func TestSecurityLoginEnumeration(t *testing.T) {
 	}
 }
 
-// sameAnswer describes how b differs from a in status, body and headers (but the ignored ones).
-func sameAnswer(a, b response, ignore ...string) string {
-	if a.Status != b.Status || string(a.Body) != string(b.Body) {
-		return fmt.Sprintf("answer %d %s, want %d %s", b.Status, b.Body, a.Status, a.Body)
-	}
-	names := map[string]bool{}
-	for k := range a.Header {
-		names[k] = true
-	}
-	for k := range b.Header {
-		names[k] = true
-	}
-	for k := range names {
-		if slices.Contains(ignore, k) {
-			continue
-		}
-		if !slices.Equal(a.Header[k], b.Header[k]) {
-			return fmt.Sprintf("header %s = %q, want %q", k, b.Header[k], a.Header[k])
-		}
-	}
-	return ""
-}
-
 // TestSecurityLoginTiming: unknown and disabled users cost one bcrypt compare, like a wrong
-// password, so timing does not tell them apart. A real cost-10 store on the production build (no
-// race detector: it would slow bcrypt and blur the figures). Only a generous bound is asserted
-// (a missing dummy compare would make an unknown user about 100× faster); the medians are logged.
+// password, so timing does not tell them apart. A real cost-10 store; the medians are logged (a
+// missing dummy compare would make an unknown user about 100× faster).
 func TestSecurityLoginTiming(t *testing.T) {
-	users := []secUser{
+	users := []user{
 		{name: "alice", password: "pyconid", roles: []string{"admin"}},
 		{name: "carol", password: "carol-password", disabled: true},
 	}
-	cfg := secConfigUsers(secUsersYAML(t, users, 10), "", "", "login:\n  max_failures: 100000\n")
-	dir := t.TempDir()
-	path := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := watchServer(t, startBinary(t, plainBinary, dir, []string{"serve", "--config", path}))
+	s := startServer(t, conf{store: memoryStore(t, users, 10), extra: "login:\n  max_failures: 100000\n"}.yaml(t))
 
 	kinds := []struct{ name, user, pass string }{
 		{"wrong password", "alice", "wrong-password"},
@@ -385,14 +366,15 @@ func TestSecurityLoginTiming(t *testing.T) {
 // reset the count (no trusted proxy); behind a trusted proxy the forwarded client is believed, and
 // a client cannot forge its way past the proxy's own entry.
 func TestSecurityLockoutBypass(t *testing.T) {
+	t.Parallel()
 	policy := "login:\n  max_failures: 3\n  window: 1m\n  lockout: 2m\n"
 	spoof := []string{"X-Forwarded-For", "X-Real-IP", "Forwarded", "True-Client-IP", "CF-Connecting-IP", "X-Client-IP", "X-Originating-IP"}
-	get := func(s *secServer, user, pass string, header ...string) response {
+	get := func(s *server, user, pass string, header ...string) response {
 		return s.get(t, "/login", append([]string{"Authorization", basic(user, pass)}, header...)...)
 	}
 
 	t.Run("no trusted proxy", func(t *testing.T) {
-		s := startSecServer(t, secConfig(t, "", "", policy))
+		s := startServer(t, config(t, policy))
 		for i := 0; i < 3; i++ {
 			wantError(t, get(s, "alice", "wrong", "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i)), 401, "invalid_credentials")
 		}
@@ -421,7 +403,7 @@ func TestSecurityLockoutBypass(t *testing.T) {
 	})
 
 	t.Run("trusted proxy 127.0.0.1", func(t *testing.T) {
-		s := startSecServer(t, secConfig(t, `  trusted_proxies: ["127.0.0.1"]`, "", policy))
+		s := startServer(t, conf{server: `  trusted_proxies: ["127.0.0.1"]`, extra: policy}.yaml(t))
 		for i := 0; i < 3; i++ {
 			wantError(t, get(s, "alice", "wrong", "X-Forwarded-For", "198.51.100.7"), 401, "invalid_credentials")
 		}
@@ -444,10 +426,12 @@ func TestSecurityLockoutBypass(t *testing.T) {
 // login.max_concurrent_hashes, a login waits at most login.hash_wait and then gets 503 overloaded
 // with Retry-After; meanwhile token verification keeps answering quickly.
 func TestSecurityLoginFlood(t *testing.T) {
-	users := []secUser{{name: "alice", password: "pyconid", roles: []string{"admin"}}}
-	cfg := secConfigUsers(secUsersYAML(t, users, 6), "", "",
-		"login:\n  max_failures: 100000\n  max_concurrent_hashes: 1\n  hash_wait: 1ms\n")
-	s := startSecServer(t, cfg)
+	t.Parallel()
+	users := []user{{name: "alice", password: "pyconid", roles: []string{"admin"}}}
+	s := startServer(t, conf{
+		store: memoryStore(t, users, 6),
+		extra: "login:\n  max_failures: 100000\n  max_concurrent_hashes: 1\n  hash_wait: 1ms\n",
+	}.yaml(t))
 	access, _ := s.tokens(t, "alice", "pyconid")
 
 	const n = 16
@@ -470,12 +454,12 @@ func TestSecurityLoginFlood(t *testing.T) {
 	for i := 0; i < n; i++ {
 		a := <-answers
 		switch {
-		case secIsError(a, 503, "overloaded"):
+		case isError(a, 503, "overloaded"):
 			overloaded++
 			if a.Header.Get("Retry-After") == "" {
 				t.Errorf("503 without Retry-After")
 			}
-		case secIsError(a, 401, "invalid_credentials"):
+		case isError(a, 401, "invalid_credentials"):
 		default:
 			t.Errorf("flooded login: %d %s, want 401 or 503 overloaded", a.Status, a.Body)
 		}

@@ -3,30 +3,32 @@ package tests
 import (
 	"fmt"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestSecurityLogLeakCheck: the checker behind every security test's log check finds what it
 // must, and does not cry wolf on an ordinary access line.
 func TestSecurityLogLeakCheck(t *testing.T) {
 	watch := map[string]string{testSecret: "the secret", "pyconid": "a password"}
-	clean := `{"time":"2026-01-01T00:00:00Z","level":"INFO","msg":"request","method":"GET","path":"/protected","query":"token=REDACTED","status":401}`
-	if got := secLogLeaks([]string{clean}, watch); len(got) != 0 {
-		t.Errorf("clean line reported: %v", got)
+	for _, clean := range []string{
+		`{"time":"2026-01-01T00:00:00Z","level":"INFO","msg":"request","method":"GET","path":"/protected","query":"token=REDACTED","status":401}`,
+		`level=WARN msg="users file reload failed" err="users.yaml:2: password hash is not a bcrypt hash ($2a$, $2b$ or $2y$)"`,
+	} {
+		if got := logLeaks([]string{clean}, watch); len(got) != 0 {
+			t.Errorf("clean line reported: %v", got)
+		}
 	}
 	for name, line := range map[string]string{
 		"bcrypt $2a$": `msg=x hash=$2a$04$abcdefghijklmnopqrstuv`,
+		"bcrypt $2b$": `msg=x hash=$2b$12$`,
 		"bcrypt $2y$": `"hash":"$2y$10$abc"`,
 		"JWT":         `query="token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.sig"`,
 		"secret":      `err="bad key ` + testSecret + `"`,
 		"password":    `user=alice password=pyconid`,
 	} {
-		if got := secLogLeaks([]string{clean, line}, watch); len(got) == 0 {
+		if got := logLeaks([]string{line}, watch); len(got) == 0 {
 			t.Errorf("%s: not reported", name)
 		}
 	}
@@ -34,12 +36,13 @@ func TestSecurityLogLeakCheck(t *testing.T) {
 
 // TestSecurityLogsHoldNoSecrets pushes tokens, passwords and secrets through every route and
 // every place a request can carry them, in both log formats at debug level; the end-of-test check
-// (startSecServer) then fails on any log line holding one. The log must not be empty: it must show
+// (startServer) then fails on any log line holding one. The log must not be empty: it must show
 // the redacted queries.
 func TestSecurityLogsHoldNoSecrets(t *testing.T) {
+	t.Parallel()
 	for _, format := range []string{"json", "text"} {
 		t.Run(format, func(t *testing.T) {
-			s := startSecServer(t, secConfig(t, "", "", ""), "TOKENGATE_LOG_FORMAT="+format)
+			s := startServer(t, config(t, ""), "TOKENGATE_LOG_FORMAT="+format)
 			exerciseSecrets(t, s)
 			s.stop(t)
 			if text := strings.Join(s.Logs(), "\n"); !strings.Contains(text, "REDACTED") || !strings.Contains(text, "/protected") {
@@ -50,12 +53,12 @@ func TestSecurityLogsHoldNoSecrets(t *testing.T) {
 }
 
 // exerciseSecrets sends every kind of secret to s in every place tokengate reads or logs.
-func exerciseSecrets(t *testing.T, s *secServer) {
+func exerciseSecrets(t *testing.T, s *server) {
 	t.Helper()
 	access, refresh := s.tokens(t, "alice", "pyconid")
 	bobAccess, _ := s.tokens(t, "bob", "bob-password")
 	q := url.QueryEscape(access)
-	forged := secJWS(secHeader("alg", "HS256"), secClaims("alice"), secHS256([]byte("attacker-secret-attacker-secret-attacker")))
+	forged := jws(object("alg", "HS256"), claims("alice"), signHS256([]byte("attacker-secret-attacker-secret-attacker")))
 
 	// Logins: every encoding, success and failure, and credentials in the query string.
 	s.postJSON(t, "/login", `{"username":"alice","password":"pyconid"}`)
@@ -64,7 +67,7 @@ func exerciseSecrets(t *testing.T, s *secServer) {
 	form.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	do(t, form)
 	s.get(t, "/login", "Authorization", basic("carol", "carol-password"))
-	s.get(t, "/login", "Authorization", basic("long", secLongPassword+"x"))
+	s.get(t, "/login", "Authorization", basic("long", longPassword+"x"))
 	s.get(t, "/login?username=alice&password=pyconid")
 	s.get(t, "/login?secret="+url.QueryEscape(testSecret))
 
@@ -102,7 +105,8 @@ func exerciseSecrets(t *testing.T, s *secServer) {
 // tokengate does not read (a semicolon-separated query, an OAuth-style or array-style name) still
 // sends a live bearer token; the access log must not keep it either.
 func TestSecurityLogsRedactMisplacedTokens(t *testing.T) {
-	s := startSecServer(t, secConfig(t, "", "", ""))
+	t.Parallel()
+	s := startServer(t, config(t, ""))
 	access, _ := s.tokens(t, "alice", "pyconid")
 	q := url.QueryEscape(access)
 	// A ';' separator: read one way by some servers and another by net/url, so refused.
@@ -121,60 +125,44 @@ func TestSecurityLogsRedactMisplacedTokens(t *testing.T) {
 // where the hash goes, a hash under an unknown key, a truncated hash) is logged by line, never by
 // content: the log holds no password and no hash.
 func TestSecurityUsersFileErrorsHideSecrets(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	users := filepath.Join(dir, "users.yaml")
-	body := "users:\n" + strings.ReplaceAll(secUsersYAML(t, secUsers(), 4), "\n    ", "\n  ")[2:]
-	if err := os.WriteFile(users, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	hash := secUsersYAML(t, secUsers()[:1], 4)
-	hash = hash[strings.Index(hash, "$2"):]
-	hash = hash[:60]
-	cfg := strings.Replace(secConfigUsers("", "", "", ""), "  kind: memory\n  users:\n", fmt.Sprintf("  kind: file\n  path: %q\n  watch: true\n", users), 1)
-	s := startSecServer(t, cfg)
+	writeFile(t, users, usersFile(t, testUsers, 4))
+	h := hashOf(t, testUsers[0].password, 4)
+	s := startServer(t, conf{store: fileStore(users)}.yaml(t))
 	s.tokens(t, "alice", "pyconid")
 
-	broken := fmt.Sprintf("users:\n  alice:\n    password_hash: \"pyconid\"\n    passwd: %q\n  bob:\n    password_hash: %q\n  carol:\n    password_hash: \"bob-password\"\n", hash, hash[:40])
-	tmp := users + ".tmp"
-	if err := os.WriteFile(tmp, []byte(broken), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, users); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(strings.Join(s.Logs(), "\n"), "reload failed") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no reload failure logged within 10s:\n%s", strings.Join(s.Logs(), "\n"))
-		}
-		time.Sleep(20 * time.Millisecond) // polling for the watcher, not an assertion on time
-	}
+	broken := fmt.Sprintf("users:\n  alice:\n    password_hash: \"pyconid\"\n    passwd: %q\n  bob:\n    password_hash: %q\n  carol:\n    password_hash: \"bob-password\"\n", h, h[:40])
+	replaceFile(t, users, broken)
+	s.awaitLog(t, reloadFailedRE, 1)
 	s.tokens(t, "alice", "pyconid") // the last good list is still in force
 }
 
 // TestSecurityCheckConfigHidesSecrets: `tokengate check-config` on a config with problems prints
 // every problem and no secret: not the HMAC secret, not a hash.
 func TestSecurityCheckConfigHidesSecrets(t *testing.T) {
+	t.Parallel()
 	short := "short-but-secret-value"
-	cfg := strings.Replace(secConfig(t, "", "", "state:\n  backend: redis\n  redis_url: \"redis://:hunter2-redis-password@127.0.0.1:1/0\"\n"),
+	cfg := strings.Replace(config(t, "state:\n  backend: redis\n  redis_url: \"redis://:hunter2-redis-password@127.0.0.1:1/0\"\n"),
 		fmt.Sprintf("secret: %q", testSecret), fmt.Sprintf("secret: %q", short), 1)
-	cfg = strings.Replace(cfg, "  ttl: 15m\n", "  ttl: -1m\n", 1)
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(binary, "check-config", "--config", path).CombinedOutput()
-	if err == nil {
+	cfg = mustReplace(t, cfg, "  ttl: 15m\n", "  ttl: -1m\n")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	writeFile(t, path, cfg)
+	stdout, stderr, code := run(t, dir, "", nil, "check-config", "--config", path)
+	out := stdout + stderr
+	if code == 0 {
 		t.Fatalf("check-config accepted a bad config:\n%s", out)
 	}
 	watch := map[string]string{short: "the HMAC secret", "hunter2-redis-password": "the Redis password"}
-	for _, u := range secUsers() {
+	for _, u := range testUsers {
 		watch[u.password] = "a password"
 	}
-	for _, leak := range secLogLeaks(strings.Split(string(out), "\n"), watch) {
+	for _, leak := range logLeaks(strings.Split(out, "\n"), watch) {
 		t.Errorf("check-config output: %s", leak)
 	}
-	if !strings.Contains(string(out), "token.ttl") {
+	if !strings.Contains(out, "token.ttl") {
 		t.Errorf("check-config does not name the bad key token.ttl:\n%s", out)
 	}
 }

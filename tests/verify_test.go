@@ -76,6 +76,7 @@ func stormToken(i int) string {
 // request otherwise; a key published ahead with next_public_key_files costs no fetch at all.
 // Tokens of the retired key stay accepted.
 func TestVerifyRotation(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	key1, key2, key3 := keygen(t, dir, "ES256", "k1.pem"), keygen(t, dir, "EdDSA", "k2.pem"), keygen(t, dir, "ES256", "k3.pem")
 	a := startServer(t, dsConfig(t, "ES256", key1, dsOptions{}))
@@ -88,7 +89,7 @@ func TestVerifyRotation(t *testing.T) {
 	}
 
 	// Rotation 1, moments after the Verifier's first fetch: key2 signs, key1 is retired.
-	b := startServer(t, dsConfig(t, "EdDSA", key2, dsOptions{previous: []string{publicPEM(t, key1)}}))
+	b := startServer(t, dsConfig(t, "EdDSA", key2, dsOptions{previous: []string{writePublicPEM(t, key1)}}))
 	p.switchTo(t, b)
 	rotated := b.accessToken(t, "alice", "pyconid")
 	start := time.Now()
@@ -115,7 +116,7 @@ func TestVerifyRotation(t *testing.T) {
 	clk := fakeclock.New(time.Now())
 	v2, f2 := newTestVerifier(t, p.URL, clk, nil)
 	f2.next(t)
-	c := startServer(t, dsConfig(t, "ES256", key3, dsOptions{previous: []string{publicPEM(t, key2)}}))
+	c := startServer(t, dsConfig(t, "ES256", key3, dsOptions{previous: []string{writePublicPEM(t, key2)}}))
 	p.switchTo(t, c)
 	third := c.accessToken(t, "alice", "pyconid")
 	clk.Add(verify.DefaultRefreshCooldown)
@@ -131,7 +132,7 @@ func TestVerifyRotation(t *testing.T) {
 	f2.next(t)
 
 	// Rotation 3, published ahead: key1 comes back as next key, then signs.
-	d := startServer(t, dsConfig(t, "ES256", key3, dsOptions{previous: []string{publicPEM(t, key2)}, next: []string{publicPEM(t, key1)}}))
+	d := startServer(t, dsConfig(t, "ES256", key3, dsOptions{previous: []string{writePublicPEM(t, key2)}, next: []string{writePublicPEM(t, key1)}}))
 	p.switchTo(t, d)
 	clk.Add(verify.DefaultRefreshCooldown)
 	if _, err := v2.Verify(context.Background(), stormToken(0)); !errors.Is(err, token.ErrUnknownKey) {
@@ -140,7 +141,7 @@ func TestVerifyRotation(t *testing.T) {
 	if e := f2.next(t); !e.Changed || e.Keys != 3 {
 		t.Fatalf("fetch = %+v, want the set with the next key (3 keys)", e)
 	}
-	e := startServer(t, dsConfig(t, "ES256", key1, dsOptions{previous: []string{publicPEM(t, key3)}}))
+	e := startServer(t, dsConfig(t, "ES256", key1, dsOptions{previous: []string{writePublicPEM(t, key3)}}))
 	p.switchTo(t, e)
 	ahead := e.accessToken(t, "alice", "pyconid")
 	hits = p.jwksHits.Load()
@@ -158,6 +159,7 @@ func TestVerifyRotation(t *testing.T) {
 // TestVerifyUnknownKidStorm: thousands of tokens with random kids at once make at most one JWKS
 // fetch per cooldown, and tokens with a known kid pass all along.
 func TestVerifyUnknownKidStorm(t *testing.T) {
+	t.Parallel()
 	key := keygen(t, t.TempDir(), "ES256", "key.pem")
 	s := startServer(t, dsConfig(t, "ES256", key, dsOptions{}))
 	p := newIssuerProxy(t, s)
@@ -211,6 +213,7 @@ func TestVerifyUnknownKidStorm(t *testing.T) {
 // its cached keys (refreshes fail, the keys stay), while a Verifier with introspection accepts a
 // token only as long as its cached answer, at most 5 s, then fails closed.
 func TestVerifyTokengateStopped(t *testing.T) {
+	t.Parallel()
 	key := keygen(t, t.TempDir(), "ES256", "key.pem")
 	s := startServer(t, dsConfig(t, "ES256", key, dsOptions{}))
 	clk := fakeclock.New(time.Now())
@@ -257,6 +260,7 @@ func TestVerifyTokengateStopped(t *testing.T) {
 // TestVerifySlowJWKS: while a refresh hangs on a slow JWKS endpoint, tokens with a known kid are
 // verified without waiting, and a token with an unknown kid waits at most UnknownKeyWait.
 func TestVerifySlowJWKS(t *testing.T) {
+	t.Parallel()
 	key := keygen(t, t.TempDir(), "ES256", "key.pem")
 	s := startServer(t, dsConfig(t, "ES256", key, dsOptions{}))
 	p := newIssuerProxy(t, s)
@@ -298,6 +302,7 @@ func TestVerifySlowJWKS(t *testing.T) {
 // TestVerifyHonoursLogout: with introspection, a logged-out token is refused once the positive
 // answer cached for it (at most 5 s) expires.
 func TestVerifyHonoursLogout(t *testing.T) {
+	t.Parallel()
 	key := keygen(t, t.TempDir(), "ES256", "key.pem")
 	s := startServer(t, dsConfig(t, "ES256", key, dsOptions{}))
 	clk := fakeclock.New(time.Now())

@@ -2,7 +2,7 @@
 // /protected is guarded by appleboy/gin-jwt v2 (HS256, header token), beside an open /unprotected.
 // It lives in its own module so that tokengate's go.mod does not depend on gin-jwt.
 //
-//	ginjwt -secret S [-logger]   prints "listening ADDR" on stdout, then serves until killed
+//	ginjwt -secret S [-ttl D] [-logger]   prints "listening ADDR" on stdout, then serves until killed
 package main
 
 import (
@@ -24,14 +24,15 @@ func main() {
 	secret := flag.String("secret", "", "HS256 secret (required)")
 	logger := flag.Bool("logger", false, "use gin.Logger() (one access line per request, to -log)")
 	logPath := flag.String("log", "/dev/null", "access log file when -logger is set")
+	ttl := flag.Duration("ttl", time.Hour, "lifetime of the tokens /login hands out")
 	flag.Parse()
-	if err := run(*addr, *secret, *logger, *logPath); err != nil {
+	if err := run(*addr, *secret, *ttl, *logger, *logPath); err != nil {
 		fmt.Fprintln(os.Stderr, "ginjwt:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, secret string, logger bool, logPath string) error {
+func run(addr, secret string, ttl time.Duration, logger bool, logPath string) error {
 	if len(secret) < 32 {
 		return errors.New("-secret of at least 32 bytes is required")
 	}
@@ -50,7 +51,7 @@ func run(addr, secret string, logger bool, logPath string) error {
 	mw, err := jwt.New(&jwt.GinJWTMiddleware{
 		Realm:       "ginjwt",
 		Key:         []byte(secret),
-		Timeout:     time.Hour,
+		Timeout:     ttl,
 		IdentityKey: identityKey,
 		TokenLookup: "header: Authorization",
 		PayloadFunc: func(data any) jwt.MapClaims { return jwt.MapClaims{identityKey: data} },

@@ -24,7 +24,7 @@ import (
 // missing is the message for a machine without redis-server.
 const missing = "redis-server not found: install the Debian package redis-server"
 
-// startTimeout bounds how long a server may take to answer PING.
+// startTimeout bounds how long a server may take to be ready (a guard against a hang).
 const startTimeout = 10 * time.Second
 
 // Start starts a redis-server for the test and returns its URL
@@ -83,11 +83,19 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// syncBuffer collects the server's output for error messages.
+// readyLine is what redis-server logs once it accepts connections.
+const readyLine = "Ready to accept connections"
+
+// syncBuffer collects the server's output for error messages, and closes ready when the output
+// holds readyLine.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
+	ready chan struct{}
+	seen  bool
 }
+
+func newSyncBuffer() *syncBuffer { return &syncBuffer{ready: make(chan struct{})} }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
@@ -95,7 +103,12 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	if s.b.Len() > 64<<10 {
 		return len(p), nil
 	}
-	return s.b.Write(p)
+	n, err := s.b.Write(p)
+	if !s.seen && bytes.Contains(s.b.Bytes(), []byte(readyLine)) {
+		s.seen = true
+		close(s.ready)
+	}
+	return n, err
 }
 
 func (s *syncBuffer) String() string {
@@ -118,7 +131,7 @@ func start(tb testing.TB, bin string) (string, func(), error) {
 		"--daemonize", "no",
 		"--dir", tb.TempDir(),
 	)
-	out := &syncBuffer{}
+	out := newSyncBuffer()
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -136,21 +149,22 @@ func start(tb testing.TB, bin string) (string, func(), error) {
 			<-exited
 		})
 	}
-	deadline := time.Now().Add(startTimeout)
-	for {
-		if ping(addr) == nil {
-			return "redis://" + addr + "/0", stop, nil
-		}
-		select {
-		case <-exited:
-			return "", nil, fmt.Errorf("redis-server on %s exited early:\n%s", addr, out.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return "", nil, fmt.Errorf("redis-server on %s did not answer PING within %v:\n%s", addr, startTimeout, out.String())
-		}
+	// Wait for the server to say it is ready, then check that it answers.
+	timeout := time.NewTimer(startTimeout)
+	defer timeout.Stop()
+	select {
+	case <-out.ready:
+	case <-exited:
+		return "", nil, fmt.Errorf("redis-server on %s exited early:\n%s", addr, out.String())
+	case <-timeout.C:
+		stop()
+		return "", nil, fmt.Errorf("redis-server on %s was not ready within %v:\n%s", addr, startTimeout, out.String())
 	}
+	if err := ping(addr); err != nil {
+		stop()
+		return "", nil, fmt.Errorf("redis-server on %s is ready but does not answer PING: %v\n%s", addr, err, out.String())
+	}
+	return "redis://" + addr + "/0", stop, nil
 }
 
 // ping sends an inline PING and wants +PONG, without a Redis client library.
