@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,7 @@ type app struct {
 	users    routes.Users
 	closers  []func() error
 	keys     *token.KeySet
+	clients  map[string]routes.Client
 	state    state.Store
 	ready    []routes.Check
 	observer *metrics.Metrics
@@ -92,11 +94,22 @@ func build(cfg *config.Config, log *slog.Logger, watch bool) (*app, error) {
 		a.keys, err = token.LoadKeys(cfg.Token.Algorithm, cfg.Token.PrivateKeyFile, cfg.Token.PreviousPublicKeyFiles)
 		if err != nil {
 			err = fmt.Errorf("token.private_key_file: %s", strings.TrimPrefix(err.Error(), "token: "))
+		} else if a.keys, err = a.keys.WithNextKeys(cfg.Token.NextPublicKeyFiles); err != nil {
+			err = fmt.Errorf("token.next_public_key_files: %s", strings.TrimPrefix(err.Error(), "token: "))
 		}
 	}
 	if err != nil {
 		a.close()
 		return nil, err
+	}
+	a.clients = make(map[string]routes.Client, len(cfg.Clients))
+	for id, cl := range cfg.Clients {
+		var c routes.Client
+		if n, err := hex.Decode(c.SecretSHA256[:], []byte(cl.SecretSHA256)); err != nil || n != len(c.SecretSHA256) {
+			a.close()
+			return nil, fmt.Errorf("clients.%s.secret_sha256: must be 64 hex digits", id)
+		}
+		a.clients[id] = c
 	}
 
 	switch cfg.State.Backend {

@@ -3,6 +3,8 @@ package cmd
 import (
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -61,5 +63,19 @@ func checkConfig(sio IO, configFile string) error {
 		r.Server.Addr, r.Token.Algorithm, secret, r.Token.Issuer, r.Token.Audience, r.Token.TTL,
 		strings.Join(r.Token.Lookup, ","), r.Store.Kind, r.State.Backend)
 	fmt.Fprintf(w, "gateway: %d rules, default_access %s\n", len(r.Gateway.Rules), r.Gateway.DefaultAccess)
+	publicURL := r.Server.PublicURL
+	if publicURL == "" {
+		publicURL = "(from each request's scheme and host)"
+	}
+	ids := slices.Sorted(maps.Keys(r.Clients))
+	for i, id := range ids {
+		ids[i] = id + " (secret_sha256 " + r.Clients[id].SecretSHA256 + ")"
+	}
+	published := "(none: an HMAC secret is never published)"
+	if !strings.HasPrefix(r.Token.Algorithm, "HS") {
+		published = strings.Join(a.keys.KeyIDs(), ", ")
+	}
+	fmt.Fprintf(w, "server.public_url: %s\njwks kids: %s\nclients: %d %s\n",
+		publicURL, published, len(ids), strings.Join(ids, ", "))
 	return nil
 }

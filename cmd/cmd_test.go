@@ -36,12 +36,12 @@ func TestHelpListsEverything(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"--help"}, []string{"serve", "check-config", "hash-password", "users", "keygen", "healthcheck", "version", "completion", "--config"}},
+		{[]string{"--help"}, []string{"serve", "check-config", "hash-password", "users", "keygen", "client-secret", "healthcheck", "version", "completion", "--config"}},
 		{[]string{"help"}, []string{"serve", "users", "completion"}},
 		{[]string{"help", "users"}, []string{"add", "passwd", "remove", "list", "--file", "--config"}},
 		{[]string{"users", "add", "--help"}, []string{"--role", "--disabled", "--cost", "4 to 16", "--file", "--config"}},
 		{[]string{"hash-password", "--help"}, []string{"--cost", "4 to 16", "72"}},
-		{[]string{"keygen", "-h"}, []string{"--alg", "--out", "RS256, ES256 or EdDSA"}},
+		{[]string{"keygen", "-h"}, []string{"--alg", "--out", "--if-missing", "RS256, ES256 or EdDSA"}},
 		{[]string{"serve", "--help"}, []string{"--config", "TOKENGATE_"}},
 	}
 	for _, c := range cases {

@@ -79,6 +79,7 @@ Run without a command, it serves (the same as "tokengate serve").`,
 		newHashPasswordCmd(sio),
 		newUsersCmd(sio, &configFile),
 		newKeygenCmd(sio),
+		newClientSecretCmd(sio),
 		newHealthcheckCmd(sio),
 		newVersionCmd(sio),
 	)

@@ -97,6 +97,11 @@ func serve(ctx context.Context, sio IO, configFile string) error {
 		TrustedProxies: cfg.Server.TrustedProxies,
 		Ready:          a.ready,
 		Gateway:        gw,
+		Discovery: routes.Discovery{
+			Issuer: cfg.Token.Issuer, PublicURL: cfg.Server.PublicURL,
+			Algorithms: a.keys.Algorithms(), MaxAge: cfg.Token.JWKSMaxAge,
+		},
+		Clients: a.clients,
 	}
 	if a.observer != nil {
 		deps.Observe = a.observer

@@ -34,6 +34,10 @@ type Config struct {
 	Log     Log     `mapstructure:"log"`
 	Metrics Metrics `mapstructure:"metrics"`
 	Gateway Gateway `mapstructure:"gateway"`
+	// Clients are the callers of POST /introspect, by case-sensitive client
+	// id. Load reads them from the YAML file directly (key clients, like
+	// store.users); they cannot be set from the environment.
+	Clients map[string]ClientSpec `mapstructure:"-"`
 }
 
 // Server holds the HTTP server settings (keys server.*).
@@ -52,6 +56,9 @@ type Server struct {
 	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
 	// TrustedProxies lists the IPs and CIDRs whose X-Forwarded-For is believed.
 	TrustedProxies []string `mapstructure:"trusted_proxies"`
+	// PublicURL is the base URL of the discovery document's URLs
+	// (https://auth.example.com); empty means the request's own scheme and host.
+	PublicURL string `mapstructure:"public_url"`
 }
 
 // Token holds the token settings (keys token.*).
@@ -85,6 +92,12 @@ type Token struct {
 	PrivateKeyFile string `mapstructure:"private_key_file"`
 	// PreviousPublicKeyFiles are retired public keys that still verify.
 	PreviousPublicKeyFiles []string `mapstructure:"previous_public_key_files"`
+	// NextPublicKeyFiles are public keys published (and accepted) before
+	// they sign, so that verifiers have them before their first token.
+	NextPublicKeyFiles []string `mapstructure:"next_public_key_files"`
+	// JWKSMaxAge is the Cache-Control max-age of the JWKS and the discovery
+	// document: how long verifiers may keep them.
+	JWKSMaxAge time.Duration `mapstructure:"jwks_max_age"`
 	// SecretGenerated is true when Load made a random Secret because none was
 	// configured; tokens then do not survive a restart, so main warns loudly.
 	SecretGenerated bool `mapstructure:"-"`
@@ -209,6 +222,8 @@ func Defaults() *Config {
 			QueryParam:             "token",
 			CacheSize:              10000,
 			PreviousPublicKeyFiles: []string{},
+			NextPublicKeyFiles:     []string{},
+			JWKSMaxAge:             5 * time.Minute,
 		},
 		Store: Store{
 			Kind:  "memory",
@@ -230,6 +245,7 @@ func Defaults() *Config {
 			UserHeader:    "X-Auth-User",
 			RolesHeader:   "X-Auth-Roles",
 		},
+		Clients: map[string]ClientSpec{},
 	}
 }
 
@@ -237,8 +253,9 @@ func Defaults() *Config {
 const redactedValue = "***"
 
 // Redacted returns a deep copy of c that is safe to print: Token.Secret,
-// every user's PasswordHash and the password in State.RedisURL are replaced
-// by "***" when set. A RedisURL that does not parse is replaced whole.
+// every user's PasswordHash, every client's SecretSHA256 and the password in
+// State.RedisURL are replaced by "***" when set. A RedisURL that does not
+// parse is replaced whole.
 func (c *Config) Redacted() *Config {
 	if c == nil {
 		return nil
@@ -247,6 +264,16 @@ func (c *Config) Redacted() *Config {
 	r.Server.TrustedProxies = slices.Clone(c.Server.TrustedProxies)
 	r.Token.Lookup = slices.Clone(c.Token.Lookup)
 	r.Token.PreviousPublicKeyFiles = slices.Clone(c.Token.PreviousPublicKeyFiles)
+	r.Token.NextPublicKeyFiles = slices.Clone(c.Token.NextPublicKeyFiles)
+	if c.Clients != nil {
+		r.Clients = make(map[string]ClientSpec, len(c.Clients))
+		for id, cl := range c.Clients {
+			if cl.SecretSHA256 != "" {
+				cl.SecretSHA256 = redactedValue
+			}
+			r.Clients[id] = cl
+		}
+	}
 	if r.Token.Secret != "" {
 		r.Token.Secret = redactedValue
 	}

@@ -59,6 +59,7 @@ var settings = []setting{
 	{key: "server.shutdown_timeout", field: func(c *Config) any { return &c.Server.ShutdownTimeout }},
 	{key: "server.max_body_bytes", field: func(c *Config) any { return &c.Server.MaxBodyBytes }},
 	{key: "server.trusted_proxies", field: func(c *Config) any { return &c.Server.TrustedProxies }},
+	{key: "server.public_url", field: func(c *Config) any { return &c.Server.PublicURL }},
 	{key: "token.algorithm", field: func(c *Config) any { return &c.Token.Algorithm }},
 	{key: "token.secret", field: func(c *Config) any { return &c.Token.Secret }, secret: true},
 	{key: "token.secret_file", field: func(c *Config) any { return &c.Token.SecretFile }},
@@ -73,6 +74,8 @@ var settings = []setting{
 	{key: "token.cache_size", field: func(c *Config) any { return &c.Token.CacheSize }},
 	{key: "token.private_key_file", field: func(c *Config) any { return &c.Token.PrivateKeyFile }},
 	{key: "token.previous_public_key_files", field: func(c *Config) any { return &c.Token.PreviousPublicKeyFiles }},
+	{key: "token.next_public_key_files", field: func(c *Config) any { return &c.Token.NextPublicKeyFiles }},
+	{key: "token.jwks_max_age", field: func(c *Config) any { return &c.Token.JWKSMaxAge }},
 	{key: "store.kind", field: func(c *Config) any { return &c.Store.Kind }},
 	{key: "store.path", field: func(c *Config) any { return &c.Store.Path }},
 	{key: "store.watch", field: func(c *Config) any { return &c.Store.Watch }},
@@ -128,6 +131,7 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 	var problems []string
 	users := map[string]UserSpec{}
 	rules := []GatewayRule{}
+	clients := map[string]ClientSpec{}
 	if path != "" {
 		data, err := readFile(path, maxConfigBytes)
 		if err != nil {
@@ -147,7 +151,9 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
 			return nil, fmt.Errorf("parse %s: %w", path, err)
 		}
-		users, rules, problems = checkFile(root)
+		var parts fileSections
+		parts, problems = checkFile(root)
+		users, clients, rules = parts.users, parts.clients, parts.rules
 	}
 
 	fromEnv := parseEnv(env)
@@ -184,6 +190,15 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 			rules = cloneRules(r)
 			continue
 		}
+		if key == clientsKey {
+			cl, ok := val.(map[string]ClientSpec)
+			if !ok {
+				problems = append(problems, clientsKey+": override must be a map[string]config.ClientSpec")
+				continue
+			}
+			clients = maps.Clone(cl)
+			continue
+		}
 		if _, ok := lookupSetting(key); !ok {
 			problems = append(problems, fmt.Sprintf("%s: unknown configuration key (override)", key))
 			continue
@@ -210,6 +225,7 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 	}
 	c.Store.Users = users
 	c.Gateway.Rules = rules
+	c.Clients = clients
 	if c.Server.TrustedProxies == nil {
 		c.Server.TrustedProxies = []string{}
 	}
@@ -218,6 +234,9 @@ func Load(path string, env []string, overrides map[string]any) (*Config, error) 
 	}
 	if c.Token.PreviousPublicKeyFiles == nil {
 		c.Token.PreviousPublicKeyFiles = []string{}
+	}
+	if c.Token.NextPublicKeyFiles == nil {
+		c.Token.NextPublicKeyFiles = []string{}
 	}
 	if err := resolveSecret(&c.Token); err != nil {
 		problems = append(problems, err.Error())
@@ -521,13 +540,12 @@ var userFields = []string{"password_hash", "roles", "disabled"}
 
 // checkFile walks the parsed YAML file: it reports unknown keys (a typo such
 // as "secert" must not silently fall back to a default) and decodes
-// store.users with the user names exactly as written.
-func checkFile(root *yaml.Node) (map[string]UserSpec, []GatewayRule, []string) {
-	users := map[string]UserSpec{}
-	rules := []GatewayRule{}
+// store.users and clients with the names exactly as written, and gateway.rules.
+func checkFile(root *yaml.Node) (fileSections, []string) {
+	f := fileSections{users: map[string]UserSpec{}, clients: map[string]ClientSpec{}, rules: []GatewayRule{}}
 	var problems []string
 	if isNull(root) || root.Kind != yaml.MappingNode {
-		return users, rules, nil // Load has rejected a non-mapping top level
+		return f, nil // Load has rejected a non-mapping top level
 	}
 	sections := map[string]bool{}
 	for _, s := range settings {
@@ -538,7 +556,14 @@ func checkFile(root *yaml.Node) (map[string]UserSpec, []GatewayRule, []string) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		sec := strings.ToLower(root.Content[i].Value)
 		body := resolve(root.Content[i+1])
-		if !sections[sec] {
+		if sec == clientsKey && !seen[sec] {
+			seen[sec] = true
+			cl, p := decodeClients(body)
+			f.clients = cl
+			problems = append(problems, p...)
+			continue
+		}
+		if !sections[sec] && sec != clientsKey {
 			problems = append(problems, fmt.Sprintf("%s: unknown section (line %d)", root.Content[i].Value, root.Content[i].Line))
 			continue
 		}
@@ -564,13 +589,13 @@ func checkFile(root *yaml.Node) (map[string]UserSpec, []GatewayRule, []string) {
 			seen[key] = true
 			if key == usersKey {
 				u, p := decodeUsers(resolve(body.Content[j+1]))
-				users = u
+				f.users = u
 				problems = append(problems, p...)
 				continue
 			}
 			if key == rulesKey {
 				r, p := decodeRules(resolve(body.Content[j+1]), "")
-				rules = r
+				f.rules = r
 				problems = append(problems, p...)
 				continue
 			}
@@ -579,43 +604,57 @@ func checkFile(root *yaml.Node) (map[string]UserSpec, []GatewayRule, []string) {
 			}
 		}
 	}
-	return users, rules, problems
+	return f, problems
+}
+
+// fileSections are the parts of the configuration file that checkFile decodes itself, keeping
+// the names as written (viper would lower-case them).
+type fileSections struct {
+	users   map[string]UserSpec
+	clients map[string]ClientSpec
+	rules   []GatewayRule
 }
 
 // decodeUsers decodes the store.users mapping, keeping names as written.
 func decodeUsers(n *yaml.Node) (map[string]UserSpec, []string) {
-	users := map[string]UserSpec{}
+	return decodeNamed(usersKey, "user name", "{password_hash, roles, disabled}", n, decodeUser)
+}
+
+// decodeNamed decodes a mapping of case-sensitive names to entries (store.users, clients), each
+// entry field by field with decode, so that every problem names its key.
+func decodeNamed[T any](key, noun, fields string, n *yaml.Node, decode func(prefix string, body *yaml.Node, v *T) []string) (map[string]T, []string) {
+	out := map[string]T{}
 	if isNull(n) {
-		return users, nil
+		return out, nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return users, []string{usersKey + ": must be a mapping of user name to {password_hash, roles, disabled}"}
+		return out, []string{key + ": must be a mapping of " + noun + " to " + fields}
 	}
 	var problems []string
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		kn := n.Content[i]
 		name := kn.Value
 		if kn.Kind != yaml.ScalarNode || name == "" {
-			problems = append(problems, fmt.Sprintf("%s: user name must be a non-empty string (line %d)", usersKey, kn.Line))
+			problems = append(problems, fmt.Sprintf("%s: %s must be a non-empty string (line %d)", key, noun, kn.Line))
 			continue
 		}
-		prefix := usersKey + "." + name
-		if _, dup := users[name]; dup {
+		prefix := key + "." + name
+		if _, dup := out[name]; dup {
 			problems = append(problems, fmt.Sprintf("%s: defined twice (line %d)", prefix, kn.Line))
 			continue
 		}
-		var u UserSpec
+		var v T
 		body := resolve(n.Content[i+1])
 		switch {
 		case isNull(body):
 		case body.Kind != yaml.MappingNode:
-			problems = append(problems, prefix+": must be a mapping {password_hash, roles, disabled}")
+			problems = append(problems, prefix+": must be a mapping "+fields)
 		default:
-			problems = append(problems, decodeUser(prefix, body, &u)...)
+			problems = append(problems, decode(prefix, body, &v)...)
 		}
-		users[name] = u
+		out[name] = v
 	}
-	return users, problems
+	return out, problems
 }
 
 // decodeUser decodes one user entry field by field, so that each problem

@@ -55,6 +55,7 @@ func (c *Config) Validate() error {
 	c.validateState(&p)
 	c.validateLog(&p)
 	c.validateGateway(&p)
+	c.validateClients(&p)
 	if len(p) == 0 {
 		return nil
 	}
@@ -112,6 +113,15 @@ func (c *Config) validateServer(p *problemList) {
 		}
 		p.add(fmt.Sprintf("server.trusted_proxies[%d]", i), "%q is not an IP address or CIDR", proxy)
 	}
+	if s.PublicURL != "" {
+		u, err := url.Parse(s.PublicURL)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			p.add("server.public_url", "%q is not an absolute http or https URL (e.g. https://auth.example.com)", s.PublicURL)
+		case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+			p.add("server.public_url", "%q must have no query, fragment or user info", s.PublicURL)
+		}
+	}
 }
 
 // minSecretFor is the shortest HMAC secret for alg: at least the hash output size (RFC 7518 §3.2),
@@ -146,6 +156,15 @@ func (c *Config) validateToken(p *problemList) {
 	}
 	for i, f := range t.PreviousPublicKeyFiles {
 		p.required(fmt.Sprintf("token.previous_public_key_files[%d]", i), f, " (empty file name)")
+	}
+	for i, f := range t.NextPublicKeyFiles {
+		p.required(fmt.Sprintf("token.next_public_key_files[%d]", i), f, " (empty file name)")
+	}
+	if len(t.NextPublicKeyFiles) > 0 && isHMAC(t.Algorithm) {
+		p.add("token.next_public_key_files", "needs RS256, ES256 or EdDSA: an HMAC secret is never published")
+	}
+	if t.JWKSMaxAge < 0 || t.JWKSMaxAge > 24*time.Hour {
+		p.add("token.jwks_max_age", "must be between 0 and 24h (got %s)", t.JWKSMaxAge)
 	}
 	p.required("token.issuer", t.Issuer, "")
 	p.required("token.audience", t.Audience, "")

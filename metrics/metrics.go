@@ -1,5 +1,6 @@
 // Package metrics counts what tokengate does, for Prometheus: requests by route and status,
 // logins by outcome, token verifications by outcome, revocations, gateway decisions by outcome,
+// introspections by outcome,
 // users-file reloads and users loaded. *Metrics satisfies routes.Observer; it uses its own
 // registry (no global state).
 package metrics
@@ -24,6 +25,7 @@ type Metrics struct {
 	verifies  *prometheus.CounterVec
 	revokes   *prometheus.CounterVec
 	decisions *prometheus.CounterVec
+	intros    *prometheus.CounterVec
 	reloads   *prometheus.CounterVec
 	usersGage prometheus.Gauge
 
@@ -76,6 +78,9 @@ func New() *Metrics {
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokengate_gateway_decisions_total", Help: "Forward-auth (/auth) decisions by outcome.",
 		}, []string{"outcome"}),
+		intros: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokengate_introspections_total", Help: "Token introspection requests (POST /introspect) by outcome.",
+		}, []string{"outcome"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokengate_store_reloads_total", Help: "Users-file loads by result (ok, error).",
 		}, []string{"result"}),
@@ -83,7 +88,7 @@ func New() *Metrics {
 			Name: "tokengate_users_loaded", Help: "Users in the credential store now in force.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.logins, m.verifies, m.revokes, m.decisions, m.reloads, m.usersGage,
+	m.reg.MustRegister(m.requests, m.latency, m.logins, m.verifies, m.revokes, m.decisions, m.intros, m.reloads, m.usersGage,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.decisionSeries = make(map[string]prometheus.Counter, len(GatewayOutcomes))
 	for _, o := range GatewayOutcomes {
@@ -145,6 +150,9 @@ func (m *Metrics) Gateway(outcome string) {
 	}
 	c.Inc()
 }
+
+// Introspect counts one introspection request by outcome.
+func (m *Metrics) Introspect(outcome string) { m.intros.WithLabelValues(outcome).Inc() }
 
 // Reload records a users-file load: its result and, when it succeeded, the number of users.
 func (m *Metrics) Reload(ok bool, users int) {

@@ -59,6 +59,9 @@ func render(c *gin.Context, log *slog.Logger, err error) {
 		c.Header("WWW-Authenticate", `Basic realm="`+middleware.Realm+`", charset="UTF-8"`)
 		c.Header("Cache-Control", "no-store")
 		middleware.WriteError(c, http.StatusUnauthorized, "invalid_credentials", "invalid username or password")
+	case errors.Is(err, errInvalidClient):
+		c.Header("WWW-Authenticate", `Basic realm="`+middleware.Realm+`", charset="UTF-8"`)
+		middleware.WriteError(c, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 	case errors.As(err, &locked):
 		c.Header("Retry-After", strconv.Itoa(ceilSeconds(locked.retryAfter)))
 		middleware.WriteError(c, http.StatusTooManyRequests, "too_many_attempts", locked.Error())

@@ -62,14 +62,6 @@ func handleAdmin() gin.HandlerFunc {
 	}
 }
 
-// handleJWKS serves the public key set (empty for HMAC algorithms), for GET and HEAD.
-func handleJWKS(jwks []byte) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		c.Header("Cache-Control", "public, max-age=300")
-		c.Data(http.StatusOK, "application/jwk-set+json", jwks)
-	}
-}
-
 // statusBody is the body of /healthz and /readyz.
 type statusBody struct {
 	Status string `json:"status"`

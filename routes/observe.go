@@ -27,6 +27,9 @@ type Observer interface {
 	// Gateway is called once per /auth decision: allowed, public, missing_token, invalid_token,
 	// insufficient_scope, access_denied, invalid_request or unavailable.
 	Gateway(outcome string)
+	// Introspect is called once per introspection request: active, inactive, invalid_client,
+	// locked, invalid_request, unavailable or error.
+	Introspect(outcome string)
 }
 
 type nopObserver struct{}
@@ -36,6 +39,7 @@ func (nopObserver) Login(string)                               {}
 func (nopObserver) Verify(string)                              {}
 func (nopObserver) Revoke(string)                              {}
 func (nopObserver) Gateway(string)                             {}
+func (nopObserver) Introspect(string)                          {}
 
 // observe reports every request to o.
 func observe(o Observer) gin.HandlerFunc {

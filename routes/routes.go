@@ -64,10 +64,15 @@ type Deps struct {
 	Leeway         time.Duration
 	MaxBodyBytes   int64
 	TrustedProxies []string
-	Ready          []Check      // /readyz probes
-	Metrics        http.Handler // served at /metrics when not nil
-	Observe        Observer     // counts logins, verifications, revocations; may be nil
-	Gateway        Gateway      // the forward-auth rules of /auth
+	Ready          []Check // /readyz probes
+	// Discovery describes the issuer in the discovery document and how long verifiers may cache it
+	// and the JWKS.
+	Discovery Discovery
+	// Clients may call POST /introspect, by client id; none means every call answers 401.
+	Clients map[string]Client
+	Gateway Gateway      // the forward-auth rules of /auth
+	Metrics http.Handler // served at /metrics when not nil
+	Observe Observer     // counts logins, verifications, revocations; may be nil
 }
 
 // New returns tokengate's HTTP handler.
@@ -123,7 +128,10 @@ func New(d Deps) (http.Handler, error) {
 	r.GET("/protected", auth, handleProtected())
 	r.GET("/me", auth, handleMe())
 	r.GET("/admin", auth, middleware.RequireRole("admin"), handleAdmin())
-	r.Match([]string{http.MethodGet, http.MethodHead}, "/.well-known/jwks.json", handleJWKS(d.JWKS))
+	r.Match([]string{http.MethodGet, http.MethodHead}, "/.well-known/jwks.json", handleJWKS(d.JWKS, d.Discovery.MaxAge))
+	r.GET("/.well-known/openid-configuration", handleDiscovery(d.Discovery))
+	r.GET("/.well-known/oauth-authorization-server", handleDiscovery(d.Discovery))
+	r.POST("/introspect", handleIntrospect(d.Clients, d.Verifier, guard, d.Observe))
 	r.GET("/healthz", handleHealthz())
 	r.GET("/readyz", handleReadyz(d.Ready))
 	r.Match(gatewayMethods, "/auth", authRequest) // and every other method, through NoMethod

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # compose-flow.sh: the README's curl flow against a running tokengate (by default the one that
-# `docker-compose up` publishes on :8080), plus /readyz (Redis up) and a logout that is honoured,
-# and the gateway walkthrough through the nginx that `docker-compose up` publishes on :8000.
+# `docker-compose up` publishes on :8080), plus /readyz (Redis up) and a logout that is honoured;
+# then the downstream example (:8081): ES256 tokens from /login accepted through the discovery
+# document and JWKS, and refused after /logout (introspection, within 5 s); then the gateway
+# walkthrough through the nginx that `docker-compose up` publishes on :8000.
 #
-#   scripts/compose-flow.sh                     # against http://localhost:8080 and :8000
-#   COMPOSE_URL=http://host:port GATEWAY_URL=http://host:port scripts/compose-flow.sh
+#   scripts/compose-flow.sh                     # against http://localhost:8080, :8081 and :8000
+#   COMPOSE_URL=http://host:port DOWNSTREAM_URL=http://host:port GATEWAY_URL=http://host:port scripts/compose-flow.sh
 #   /work/shared/tools/compose-smoke -- scripts/compose-flow.sh   # the whole stack, for real
 #
 # Exits non-zero at the first answer that is not what the README promises.
 set -euo pipefail
 base=${COMPOSE_URL:-http://localhost:8080}
+downstream=${DOWNSTREAM_URL:-${base%:*}:8081}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 pass=0
 ok() { pass=$((pass + 1)); printf 'ok   %s\n' "$*"; }
@@ -87,6 +90,36 @@ expect refresh 200 '"refresh_token":"' "POST /refresh"
 req reuse -H 'Content-Type: application/json' -d "{\"refresh_token\":\"$REFRESH\"}" "$base/refresh"
 expect reuse 401 '"error":"invalid_token"' "POST /refresh with the spent refresh token"
 
+# The stack signs with ES256 (the key keygen wrote into the keys volume) and says so.
+hdr=$(printf '%s' "${TOKEN%%.*}" | tr '_-' '/+'); while ((${#hdr} % 4)); do hdr+='='; done
+printf '%s' "$hdr" | base64 -d | grep -q '"alg":"ES256"' || fail "the token is not signed with ES256: $(printf '%s' "$hdr" | base64 -d)"
+ok "tokens are signed with ES256"
+req disco "$base/.well-known/openid-configuration"
+expect disco 200 '"jwks_uri":"http://[^"]+/.well-known/jwks.json".*"id_token_signing_alg_values_supported":\["ES256"\]' "GET /.well-known/openid-configuration"
+req jwks "$base/.well-known/jwks.json"
+expect jwks 200 '"kty":"EC".*"alg":"ES256"' "GET /.well-known/jwks.json"
+etag=$(header jwks ETag)
+req jwks304 -H "If-None-Match: $etag" "$base/.well-known/jwks.json"
+expect jwks304 304 '' "GET /.well-known/jwks.json with If-None-Match"
+req introspect -d "token=$TOKEN" "$base/introspect"
+expect introspect 401 '"error":"invalid_client"' "POST /introspect without client credentials"
+
+# The downstream example verifies the same token itself (discovery document, JWKS, introspection).
+for _ in $(seq 60); do
+  [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$downstream/readyz" || true) == 200 ]] && break
+  sleep 1
+done
+req dsready "$downstream/readyz"
+expect dsready 200 '"status":"ready"' "downstream GET /readyz (tokengate's keys loaded)"
+req dshello -H "Authorization: Bearer $TOKEN" "$downstream/hello"
+expect dshello 200 '^\{"user":"alice"\}$' "downstream GET /hello with Authorization: Bearer"
+req dshelloq "$downstream/hello?token=$TOKEN"
+expect dshelloq 200 '^\{"user":"alice"\}$' "downstream GET /hello?token=…"
+req dsadmin -H "Authorization: Bearer $TOKEN" "$downstream/admin"
+expect dsadmin 200 '"user":"alice"' "downstream GET /admin (role admin)"
+req dsmissing "$downstream/hello"
+expect dsmissing 401 '"error":"missing_token"' "downstream GET /hello without a token"
+
 # Logout revokes the access token (revocation kept in Redis); the same token is then refused.
 req logout -X POST -H "Authorization: Bearer $TOKEN" "$base/logout"
 expect logout 204 '' "POST /logout"
@@ -94,6 +127,17 @@ req after -H "Authorization: Bearer $TOKEN" "$base/protected"
 expect after 401 '"error":"invalid_token"' "GET /protected with the logged-out token"
 req afterq "$base/protected?token=$TOKEN"
 expect afterq 401 '"error":"invalid_token"' "GET /protected?token= with the logged-out token"
+
+# The downstream service learns of the logout through /introspect once its cached answer (at most
+# 5 s old) expires.
+start=$SECONDS
+while :; do
+  req dsafter -H "Authorization: Bearer $TOKEN" "$downstream/hello"
+  [[ $(status dsafter) == 401 ]] && break
+  ((SECONDS - start < 10)) || fail "downstream still accepts the logged-out token after 10 s: $(status dsafter) $(body dsafter)"
+  sleep 0.5
+done
+expect dsafter 401 '"error":"invalid_token"' "downstream GET /hello with the logged-out token (after $((SECONDS - start)) s)"
 
 # The gateway: nginx (deploy/nginx/gateway.conf) in front of examples/upstream, asking /auth.
 gw=${GATEWAY_URL:-http://127.0.0.1:8000}

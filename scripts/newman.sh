@@ -6,7 +6,8 @@
 #   scripts/newman.sh --url URL          run against a tokengate already serving at URL (e.g. the
 #                                        docker-compose stack), with postman/local.postman_environment.json
 #                                        as is (its `secret` is empty: the requests that sign their own
-#                                        tokens skip themselves; add -- --env-var secret=S to run them)
+#                                        tokens skip themselves; add -- --env-var secret=S to run them;
+#                                        its introspection client is the docker-compose demo client)
 #   scripts/newman.sh --full [...]       print every request and assertion, not only the failures
 #                                        and the summary
 #   scripts/newman.sh [...] -- ARGS      pass ARGS on to `newman run` (e.g. -- --folder "Negative cases")
@@ -82,6 +83,8 @@ fi
 # run is fast (tokengate loads costs under 10 with a warning): alice (admin, the README's demo user),
 # bob (a non-admin) and carol (disabled).
 secret=newman-test-secret-0123456789abcdef0123456789
+client_secret=newman-client-secret-0123456789abcdef0123456789
+client_hash=$(printf '%s' "$client_secret" | sha256sum | cut -d' ' -f1)
 hash() { printf '%s\n' "$1" | "$bin" hash-password --cost 4; }
 cat >"$tmp/config.yaml" <<YAML
 server:
@@ -116,6 +119,9 @@ gateway: # the shipped config's rules, for the folder "Gateway (/auth)"
     - {paths: [/pub/], access: public}
     - {paths: [/api/], access: authenticated}
     - {paths: [/admin/], access: authenticated, roles: [admin]}
+clients:
+  newman:
+    secret_sha256: "$client_hash"
 YAML
 
 # Port 0: the kernel picks a free port, and tokengate logs the address once it listens (connections
@@ -141,6 +147,7 @@ echo "newman.sh: tokengate is up at http://$addr (pid $pid)"
 
 rc=0
 run_newman --env-var "baseUrl=http://$addr" --env-var "secret=$secret" \
+  --env-var "clientId=newman" --env-var "clientSecret=$client_secret" \
   --env-var "nonAdminUser=bob" --env-var "nonAdminPassword=bob-password" \
   --env-var "disabledUser=carol" --env-var "disabledPassword=carol-password" \
   --env-var "runLockout=true" --env-var "maxFailures=5" "$@" || rc=$?

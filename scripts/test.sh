@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of tokengate on a fresh clone (`make test`): static checks, go test -race, newman
 # against a real tokengate, the OpenAPI lint. Each step prints how long it took. Sets up what it
-# needs: redis-server (Debian's package, installed with apt-get when missing and running as root),
-# node modules (npm ci). The bounded fuzzing is `make fuzz` (scripts/fuzz.sh); the fuzz targets'
-# seed corpora run here, in go test.
+# needs: redis-server and PyJWT (Debian's packages, installed with apt-get when missing and running
+# as root), node modules (npm ci: newman, redocly, and jose for the interop test). The bounded
+# fuzzing is `make fuzz` (scripts/fuzz.sh); the fuzz targets' seed corpora run here, in go test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null)/bin"
@@ -39,6 +39,18 @@ need_pkg() { # need_pkg COMMAND DEBIAN_PACKAGE
 need_pkg redis-server redis-server
 need_pkg nginx nginx
 
+# PyJWT for tests/interop_test.go: Debian's python3-jwt, imported by Debian's /usr/bin/python3 (an
+# interpreter of its own on PATH would not see it). Without it that test skips, naming the package.
+if ! /usr/bin/python3 -c 'import jwt, cryptography' 2>/dev/null; then
+  if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+    step "installing python3-jwt python3-cryptography (apt-get)"
+    { [[ -n ${APT_UPDATED:-} ]] || apt-get update -qq; } && APT_UPDATED=1 &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-jwt python3-cryptography >/dev/null
+  else
+    echo "warning: the PyJWT interop test will be skipped: install the Debian packages python3-jwt python3-cryptography" >&2
+  fi
+fi
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tokengate-test.XXXXXX")
 finish() {
   local rc=$?
@@ -49,6 +61,12 @@ finish() {
   exit $rc
 }
 trap finish EXIT
+
+# Node modules first: the Go tests run jose (tests/interop) from node_modules.
+if [[ -f package.json ]]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
@@ -69,8 +87,6 @@ step "go test -race"
 CI=${CI:-} go test -race -count=1 ./...
 
 if [[ -f package.json ]]; then
-  step "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
   if [[ -f scripts/newman.sh ]]; then
     step "newman: the Postman collection against a real tokengate"
     ./scripts/newman.sh

@@ -132,7 +132,14 @@ const raceReport = "WARNING: DATA RACE"
 // "listening" log line.
 func startIn(t testing.TB, dir string, args []string, env ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	return startProgram(t, binary, dir, args, env...)
+}
+
+// startProgram is startIn for another program that logs the same "listening" line, such as
+// examples/downstream.
+func startProgram(t testing.TB, program, dir string, args []string, env ...string) *server {
+	t.Helper()
+	cmd := exec.Command(program, args...)
 	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	stderr, err := cmd.StderrPipe()

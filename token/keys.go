@@ -18,6 +18,7 @@ import (
 	"io"
 	"math/big"
 	"os"
+	"slices"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -56,15 +57,16 @@ type verificationKey struct {
 }
 
 // KeySet holds the key that signs new tokens and every key that verifies them, by kid. It is
-// immutable after construction and safe for concurrent use. Build one with NewHMACKeys or
-// LoadKeys.
+// immutable after construction and safe for concurrent use. Build one with NewHMACKeys, LoadKeys
+// (and WithNextKeys) or ParseJWKS.
 type KeySet struct {
 	alg     string
 	method  jwt.SigningMethod
 	signKey any // []byte, *rsa.PrivateKey, *ecdsa.PrivateKey or ed25519.PrivateKey
 	current *verificationKey
 	byKID   map[string]*verificationKey
-	algs    []string // distinct algorithms of all verification keys, current first
+	keys    []*verificationKey // byKID's keys in published order, current first
+	algs    []string           // distinct algorithms of all verification keys, current first
 	jwks    []byte
 }
 
@@ -126,27 +128,61 @@ func LoadKeys(alg, privateKeyPEMFile string, previousPublicPEMFiles []string) (*
 	if current.alg != alg {
 		return nil, fmt.Errorf("token: private key %s is a %s key, algorithm %s needs another key type", privateKeyPEMFile, current.alg, alg)
 	}
-	var previous []*verificationKey
-	for _, file := range previousPublicPEMFiles {
-		data, err := readPEMFile(file)
-		if err != nil {
-			return nil, err
-		}
-		pub, err := parsePublicKeyPEM(data)
-		if err != nil {
-			return nil, fmt.Errorf("token: previous key %s: %w", file, err)
-		}
-		vk, err := newPublicKey(pub)
-		if err != nil {
-			return nil, fmt.Errorf("token: previous key %s: %w", file, err)
-		}
-		previous = append(previous, vk)
+	previous, err := loadPublicKeys("previous", previousPublicPEMFiles)
+	if err != nil {
+		return nil, err
 	}
 	jwks, err := buildJWKS(append([]*verificationKey{current}, previous...))
 	if err != nil {
 		return nil, err
 	}
 	return newKeySet(method, signer, current, previous, jwks)
+}
+
+// WithNextKeys returns a copy of k that also publishes, and verifies with, the public keys in the
+// PEM files named (any format LoadKeys takes for a retired key): keys that will sign tokens later
+// (token.next_public_key_files). Publishing a key before it signs lets verifiers that cache the
+// JWKS have it before they meet its first token; verifying with it lets a replica accept tokens
+// from another replica that already signs with it. The JWKS lists them after k's keys. Errors
+// name the file.
+func (k *KeySet) WithNextKeys(files []string) (*KeySet, error) {
+	if len(files) == 0 {
+		return k, nil
+	}
+	if _, ok := k.current.key.([]byte); ok {
+		return nil, errors.New("token: an HMAC key set publishes no keys")
+	}
+	next, err := loadPublicKeys("next", files)
+	if err != nil {
+		return nil, err
+	}
+	all := append(slices.Clone(k.keys[1:]), next...)
+	jwks, err := buildJWKS(append([]*verificationKey{k.current}, all...))
+	if err != nil {
+		return nil, err
+	}
+	return newKeySet(k.method, k.signKey, k.current, all, jwks)
+}
+
+// loadPublicKeys reads one public key from each PEM file; errors name the file as a "what" key.
+func loadPublicKeys(what string, files []string) ([]*verificationKey, error) {
+	var keys []*verificationKey
+	for _, file := range files {
+		data, err := readPEMFile(file)
+		if err != nil {
+			return nil, err
+		}
+		pub, err := parsePublicKeyPEM(data)
+		if err != nil {
+			return nil, fmt.Errorf("token: %s key %s: %w", what, file, err)
+		}
+		vk, err := newPublicKey(pub)
+		if err != nil {
+			return nil, fmt.Errorf("token: %s key %s: %w", what, file, err)
+		}
+		keys = append(keys, vk)
+	}
+	return keys, nil
 }
 
 func newKeySet(method jwt.SigningMethod, signKey any, current *verificationKey, previous []*verificationKey, jwks []byte) (*KeySet, error) {
@@ -156,6 +192,7 @@ func newKeySet(method jwt.SigningMethod, signKey any, current *verificationKey, 
 		signKey: signKey,
 		current: current,
 		byKID:   map[string]*verificationKey{current.kid: current},
+		keys:    []*verificationKey{current},
 		algs:    []string{current.alg},
 		jwks:    jwks,
 	}
@@ -164,6 +201,7 @@ func newKeySet(method jwt.SigningMethod, signKey any, current *verificationKey, 
 			continue // the same key listed twice, or the current key listed as retired
 		}
 		k.byKID[vk.kid] = vk
+		k.keys = append(k.keys, vk)
 		if !contains(k.algs, vk.alg) {
 			k.algs = append(k.algs, vk.alg)
 		}
@@ -173,6 +211,10 @@ func newKeySet(method jwt.SigningMethod, signKey any, current *verificationKey, 
 
 // Algorithm returns the algorithm that signs new tokens (HS256, …, EdDSA).
 func (k *KeySet) Algorithm() string { return k.alg }
+
+// Algorithms returns the algorithms a Verifier over k admits: those of its keys, the signing key's
+// first (for a set from ParseJWKS, every algorithm asked for).
+func (k *KeySet) Algorithms() []string { return slices.Clone(k.algs) }
 
 // KeyID returns the kid of the key that signs new tokens.
 func (k *KeySet) KeyID() string { return k.current.kid }
