@@ -38,6 +38,7 @@ need_pkg() { # need_pkg COMMAND DEBIAN_PACKAGE
 }
 need_pkg redis-server redis-server
 need_pkg nginx nginx
+need_pkg /usr/lib/postgresql/15/bin/initdb postgresql-15 # Debian keeps its binaries off PATH
 
 # PyJWT for tests/interop_test.go: Debian's python3-jwt, imported by Debian's /usr/bin/python3 (an
 # interpreter of its own on PATH would not see it). Without it that test skips, naming the package.
