@@ -12,14 +12,44 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// authenticator is what every credential store offers; the conformance suite holds each store
-// to it.
-type authenticator interface {
+// credentials is what every credential store offers; the conformance suite holds each store to it.
+type credentials interface {
+	Admin
 	Authenticate(ctx context.Context, name, password string) (User, error)
-	Lookup(ctx context.Context, name string) (User, error)
+	Count(ctx context.Context) (int, error)
+}
+
+// subject is one store under the conformance suite, with what the suite looks at inside it.
+type subject struct {
+	credentials
+	ready  func(ctx context.Context) error
+	hasher *Hasher
+	// dummyCost returns the cost of the dummy hash an unknown user was last compared against.
+	dummyCost func(t *testing.T) int
+	// replica returns another client of the same users, as a second replica would be (the same
+	// store where there is no such thing).
+	replica func(t *testing.T) credentials
+}
+
+// coreSubject is the subject of a Memory or File store.
+func coreSubject(s interface {
+	credentials
 	Ready() error
-	Len() int
 	inner() *core
+}) subject {
+	return subject{
+		credentials: s,
+		ready:       func(context.Context) error { return s.Ready() },
+		hasher:      s.inner().hasher,
+		dummyCost: func(t *testing.T) int {
+			cost, err := bcrypt.Cost(s.inner().snap.Load().dummy)
+			if err != nil {
+				t.Fatalf("dummy hash: %v", err)
+			}
+			return cost
+		},
+		replica: func(*testing.T) credentials { return s },
+	}
 }
 
 // conformanceHasher is generous, so that only the overload test ever sees ErrOverloaded.
@@ -38,13 +68,15 @@ func needPlainUsers(t *testing.T, users map[string]Entry) {
 
 func TestMemoryConformance(t *testing.T) {
 	t.Parallel()
-	runConformance(t, func(t *testing.T, users map[string]Entry) authenticator {
-		m, err := NewMemory(users, conformanceHasher(), nil)
-		if err != nil {
-			t.Fatalf("NewMemory: %v", err)
-		}
-		return m
-	})
+	runConformance(t, openMemory)
+}
+
+func openMemory(t *testing.T, users map[string]Entry) subject {
+	m, err := NewMemory(users, conformanceHasher(), nil)
+	if err != nil {
+		t.Fatalf("NewMemory: %v", err)
+	}
+	return coreSubject(m)
 }
 
 func TestFileConformance(t *testing.T) {
@@ -61,27 +93,36 @@ func TestFileConformance(t *testing.T) {
 		}},
 	} {
 		t.Run(flavour.name, func(t *testing.T) {
-			runConformance(t, func(t *testing.T, users map[string]Entry) authenticator {
+			open := func(t *testing.T, users map[string]Entry) subject {
 				path := filepath.Join(t.TempDir(), flavour.file)
 				writeFile(t, path, flavour.render(t, users))
-				f, err := OpenFile(path, FileOptions{Watch: true, Hasher: conformanceHasher()})
-				if err != nil {
-					t.Fatalf("OpenFile: %v", err)
-				}
-				t.Cleanup(func() {
-					if err := f.Close(); err != nil {
-						t.Errorf("Close: %v", err)
-					}
-				})
-				return f
-			})
+				return coreSubject(openFileStore(t, path))
+			}
+			runConformance(t, open)
+			if flavour.name != "htpasswd" {
+				runAdminConformance(t, open)
+			}
 		})
 	}
 }
 
+func openFileStore(t *testing.T, path string) *File {
+	t.Helper()
+	f, err := OpenFile(path, FileOptions{Watch: true, Hasher: conformanceHasher()})
+	if err != nil {
+		t.Fatalf("OpenFile: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := f.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return f
+}
+
 // runConformance is the one suite every credential store must pass. open returns a store over
 // users; it may skip the test when its store cannot hold them (htpasswd: roles, disabled).
-func runConformance(t *testing.T, open func(t *testing.T, users map[string]Entry) authenticator) {
+func runConformance(t *testing.T, open func(t *testing.T, users map[string]Entry) subject) {
 	long72 := strings.Repeat("p", 72)
 	plain := map[string]Entry{
 		"alice": {PasswordHash: mustHash(t, "alice-pw")},
@@ -97,11 +138,11 @@ func runConformance(t *testing.T, open func(t *testing.T, users map[string]Entry
 
 	t.Run("ready and len", func(t *testing.T) {
 		s := open(t, plain)
-		if err := s.Ready(); err != nil {
+		if err := s.ready(ctx); err != nil {
 			t.Errorf("Ready() = %v, want nil", err)
 		}
-		if got, want := s.Len(), len(plain); got != want {
-			t.Errorf("Len() = %d, want %d", got, want)
+		if got, err := s.Count(ctx); got != len(plain) || err != nil {
+			t.Errorf("Count() = %d, %v; want %d, nil", got, err, len(plain))
 		}
 	})
 
@@ -156,7 +197,7 @@ func runConformance(t *testing.T, open func(t *testing.T, users map[string]Entry
 				users = rich
 			}
 			s := open(t, users)
-			h := s.inner().hasher
+			h := s.hasher
 			before := h.compares.Load()
 			u, err := s.Authenticate(ctx, tc.user, tc.password)
 			if !errors.Is(err, ErrInvalidCredentials) {
@@ -181,10 +222,11 @@ func runConformance(t *testing.T, open func(t *testing.T, users map[string]Entry
 			"high": {PasswordHash: mustHashCost(t, "pw", bcrypt.MinCost+2)},
 		}
 		s := open(t, users)
-		snap := s.inner().snap.Load()
-		cost, err := bcrypt.Cost(snap.dummy)
-		if err != nil || cost != bcrypt.MinCost+2 {
-			t.Errorf("dummy hash cost = %d (%v), want %d", cost, err, bcrypt.MinCost+2)
+		if _, err := s.Authenticate(ctx, "mallory", "pw"); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("Authenticate(mallory) error = %v, want ErrInvalidCredentials", err)
+		}
+		if got, want := s.dummyCost(t), bcrypt.MinCost+2; got != want {
+			t.Errorf("dummy hash cost = %d, want %d", got, want)
 		}
 	})
 
@@ -193,7 +235,7 @@ func runConformance(t *testing.T, open func(t *testing.T, users map[string]Entry
 		if _, err := s.Authenticate(ctx, "long", long72); err != nil {
 			t.Errorf("72-byte password: error = %v, want nil", err)
 		}
-		h := s.inner().hasher
+		h := s.hasher
 		before := h.compares.Load()
 		// bcrypt alone would accept this one: it ignores everything past byte 72.
 		for _, user := range []string{"long", "mallory"} {
@@ -220,7 +262,7 @@ func runConformance(t *testing.T, open func(t *testing.T, users map[string]Entry
 			{"mallory", User{}, ErrNotFound},
 		}
 		for _, tc := range cases {
-			h := s.inner().hasher
+			h := s.hasher
 			before := h.compares.Load()
 			got, err := s.Lookup(ctx, tc.name)
 			if !errors.Is(err, tc.wantErr) {
@@ -277,7 +319,7 @@ func runConformance(t *testing.T, open func(t *testing.T, users map[string]Entry
 
 	t.Run("overloaded hasher", func(t *testing.T) {
 		s := open(t, plain)
-		h := s.inner().hasher
+		h := s.hasher
 		for range cap(h.slots) {
 			h.slots <- struct{}{} // every slot busy
 		}

@@ -8,13 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
 
 // errHtpasswdFields explains why an htpasswd file cannot take roles or a disabled user.
-var errHtpasswdFields = errors.New("an htpasswd file cannot hold roles or a disabled flag: use a YAML users file (.yaml) for those")
+var errHtpasswdFields = fmt.Errorf("%w: an htpasswd file cannot hold roles or a disabled flag: use a YAML users file (.yaml) for those", ErrUnsupported)
+
+// errLastUser refuses to remove the last user of a users file.
+var errLastUser = fmt.Errorf("%w: refusing to remove the last user: a users file without users does not load", ErrUnsupported)
 
 // ListUsers returns the users in the users file at path, sorted by name, without their hashes.
 // The file must load as OpenFile would load it.
@@ -37,9 +41,9 @@ func ListUsers(path string) ([]User, error) {
 
 // AddUser adds user name with entry e to the users file at path, or creates the file (mode 0600)
 // with that one user if it does not exist. It returns an error wrapping ErrUserExists if name is
-// taken, and an error if name is not a valid user name (non-empty, at most 256 bytes, no ':',
-// space or control character), if e.PasswordHash is not a bcrypt hash, or if the file is an
-// htpasswd file and e has roles or is disabled (htpasswd cannot say so).
+// taken, one wrapping ErrInvalid if ValidateName refuses name, if e.PasswordHash is not a bcrypt
+// hash or a role is bad, and one wrapping ErrUnsupported if the file is an htpasswd file and e has
+// roles or is disabled (htpasswd cannot say so). Roles are kept sorted, without duplicates.
 //
 // Like every editing function it refuses to edit a file that does not load, keeps the file's
 // format (YAML comments included; YAML may be re-indented), its mode and, where permitted, its
@@ -47,16 +51,12 @@ func ListUsers(path string) ([]User, error) {
 // same directory, fsync, rename. A symlinked path edits the file it points to. Concurrent edits
 // of one file are not coordinated: the last writer wins.
 func AddUser(path, name string, e Entry) error {
-	if err := validName(name); err != nil {
+	roles, err := checkNewUser(name, e)
+	if err != nil {
 		return fmt.Errorf("store: add user %q: %w", name, err)
 	}
-	if _, err := checkHash(e.PasswordHash); err != nil {
-		return fmt.Errorf("store: add user %q: %w", name, err)
-	}
-	if _, err := checkRoles(e.Roles); err != nil {
-		return fmt.Errorf("store: add user %q: %w", name, err)
-	}
-	err := editFile(path, true, func(d usersDoc, users map[string]record) error {
+	e.Roles = roles
+	err = editFile(path, true, func(d usersDoc, users map[string]record) error {
 		if _, ok := users[name]; ok {
 			return ErrUserExists
 		}
@@ -70,19 +70,38 @@ func AddUser(path, name string, e Entry) error {
 
 // SetPassword replaces the password hash of user name in the users file at path, keeping the
 // user's roles and disabled flag. It returns an error wrapping ErrNotFound for an unknown user and
-// an error if hash is not a bcrypt hash. See AddUser for how the file is written.
+// one wrapping ErrInvalid if hash is not a bcrypt hash. See AddUser for how the file is written.
 func SetPassword(path, name, hash string) error {
-	if _, err := checkHash(hash); err != nil {
+	if err := checkNewHash(hash); err != nil {
 		return fmt.Errorf("store: set password of %q: %w", name, err)
 	}
+	return editUser(path, name, "set password of", func(d usersDoc) error { return d.setHash(name, hash) })
+}
+
+// setRoles replaces the roles of user name in the users file at path (see File.SetRoles).
+func setRoles(path, name string, roles []string) error {
+	roles, err := checkNewRoles(roles)
+	if err != nil {
+		return fmt.Errorf("store: set roles of %q: %w", name, err)
+	}
+	return editUser(path, name, "set roles of", func(d usersDoc) error { return d.setRoles(name, roles) })
+}
+
+// setDisabled sets the disabled flag of user name in the users file at path (see File.SetDisabled).
+func setDisabled(path, name string, disabled bool) error {
+	return editUser(path, name, "set disabled flag of", func(d usersDoc) error { return d.setDisabled(name, disabled) })
+}
+
+// editUser edits the entry of an existing user name with edit; what names the edit in errors.
+func editUser(path, name, what string, edit func(d usersDoc) error) error {
 	err := editFile(path, false, func(d usersDoc, users map[string]record) error {
 		if _, ok := users[name]; !ok {
 			return ErrNotFound
 		}
-		return d.setHash(name, hash)
+		return edit(d)
 	})
 	if err != nil {
-		return fmt.Errorf("store: set password of %q in %s: %w", name, path, err)
+		return fmt.Errorf("store: %s %q in %s: %w", what, name, path, err)
 	}
 	return nil
 }
@@ -96,7 +115,7 @@ func RemoveUser(path, name string) error {
 			return ErrNotFound
 		}
 		if len(users) == 1 {
-			return errors.New("refusing to remove the last user: a users file without users does not load")
+			return errLastUser
 		}
 		return d.remove(name)
 	})
@@ -110,6 +129,8 @@ func RemoveUser(path, name string) error {
 type usersDoc interface {
 	add(name string, e Entry) error
 	setHash(name, hash string) error
+	setRoles(name string, roles []string) error
+	setDisabled(name string, disabled bool) error
 	remove(name string) error
 	bytes() ([]byte, error)
 }
@@ -274,6 +295,26 @@ func (d *htpasswdDoc) setHash(name, hash string) error {
 	return nil
 }
 
+func (d *htpasswdDoc) setRoles(name string, roles []string) error {
+	if d.find(name) < 0 {
+		return ErrNotFound
+	}
+	if len(roles) > 0 {
+		return errHtpasswdFields
+	}
+	return nil
+}
+
+func (d *htpasswdDoc) setDisabled(name string, disabled bool) error {
+	if d.find(name) < 0 {
+		return ErrNotFound
+	}
+	if disabled {
+		return errHtpasswdFields
+	}
+	return nil
+}
+
 func (d *htpasswdDoc) remove(name string) error {
 	i := d.find(name)
 	if i < 0 {
@@ -339,17 +380,70 @@ func (d *yamlDocument) add(name string, e Entry) error {
 	hash.Style = yaml.DoubleQuotedStyle
 	v := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{strNode("password_hash"), hash}}
 	if len(e.Roles) > 0 {
-		roles := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle}
-		for _, r := range e.Roles {
-			roles.Content = append(roles.Content, strNode(r))
-		}
-		v.Content = append(v.Content, strNode("roles"), roles)
+		v.Content = append(v.Content, strNode("roles"), rolesNode(e.Roles))
 	}
 	if e.Disabled {
-		v.Content = append(v.Content, strNode("disabled"), &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+		v.Content = append(v.Content, strNode("disabled"), boolNode(true))
 	}
 	d.users.Content = append(d.users.Content, strNode(name), v)
 	return nil
+}
+
+func rolesNode(roles []string) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle}
+	for _, r := range roles {
+		n.Content = append(n.Content, strNode(r))
+	}
+	return n
+}
+
+func boolNode(b bool) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(b)}
+}
+
+// setField sets key of user name's mapping to v (or removes the key when v is nil), keeping the
+// key's comments.
+func (d *yamlDocument) setField(name, key string, v *yaml.Node) error {
+	i := d.find(name)
+	if i < 0 {
+		return ErrNotFound
+	}
+	m := d.users.Content[i+1]
+	if m.Kind != yaml.MappingNode {
+		// A user written as `bob:` with nothing under it does not load; editFile refused it.
+		return errors.New("user entry is not a mapping")
+	}
+	for j := 0; j+1 < len(m.Content); j += 2 {
+		if m.Content[j].Value != key {
+			continue
+		}
+		if v == nil {
+			m.Content = slices.Delete(m.Content, j, j+2)
+			return nil
+		}
+		old := m.Content[j+1]
+		v.HeadComment, v.LineComment, v.FootComment = old.HeadComment, old.LineComment, old.FootComment
+		m.Content[j+1] = v
+		return nil
+	}
+	if v != nil {
+		m.Content = append(m.Content, strNode(key), v)
+	}
+	return nil
+}
+
+func (d *yamlDocument) setRoles(name string, roles []string) error {
+	if len(roles) == 0 {
+		return d.setField(name, "roles", nil)
+	}
+	return d.setField(name, "roles", rolesNode(roles))
+}
+
+func (d *yamlDocument) setDisabled(name string, disabled bool) error {
+	if !disabled {
+		return d.setField(name, "disabled", nil)
+	}
+	return d.setField(name, "disabled", boolNode(true))
 }
 
 func (d *yamlDocument) setHash(name, hash string) error {

@@ -255,7 +255,7 @@ func TestEditRefusals(t *testing.T) {
 				{"add name with tab", func() error { return AddUser(path, "a\tb", Entry{PasswordHash: good}) }, nil, "space or control"},
 				{"add name with newline", func() error { return AddUser(path, "a\nb", Entry{PasswordHash: good}) }, nil, "space or control"},
 				{"add name with NUL", func() error { return AddUser(path, "a\x00b", Entry{PasswordHash: good}) }, nil, "control"},
-				{"add long name", func() error { return AddUser(path, strings.Repeat("n", 257), Entry{PasswordHash: good}) }, nil, "256"},
+				{"add long name", func() error { return AddUser(path, strings.Repeat("n", 65), Entry{PasswordHash: good}) }, nil, "64 characters"},
 				{"add plaintext", func() error { return AddUser(path, "carol", Entry{PasswordHash: "pyconid"}) }, nil, "not a bcrypt hash"},
 				{"set unknown", func() error { return SetPassword(path, "carol", good) }, ErrNotFound, "carol"},
 				{"set plaintext", func() error { return SetPassword(path, "alice", "pyconid") }, nil, "not a bcrypt hash"},

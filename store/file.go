@@ -31,9 +31,10 @@ type FileOptions struct {
 	// Logger receives load warnings and reload results (nil: discard). It never receives a hash.
 	Logger *slog.Logger
 	// OnReload, if set, is called for metrics after the first load and after every reload that
-	// read new content, failed to read, or found the file gone: ok reports whether the new content
-	// is in force, users how many users are in force afterwards. Reloads run on the watcher
-	// goroutine: OnReload must return promptly and must not call Close.
+	// read new content, failed to read, or found the file gone, and after every change through the
+	// Admin methods: ok reports whether the new content is in force, users how many users are in
+	// force afterwards. Reloads run on the watcher goroutine and changes on their caller's:
+	// OnReload must be safe for concurrent use, return promptly and not call Close.
 	OnReload func(ok bool, users int)
 }
 
@@ -48,7 +49,13 @@ type File struct {
 	path string
 	opts FileOptions
 
-	// Touched only by OpenFile and then by the watch goroutine.
+	// edit serialises this store's own edits, so that concurrent admin requests never lose one
+	// another's change (read, change, write).
+	editMu sync.Mutex
+
+	// load guards what loading reads and writes: OpenFile, the watch goroutine and the admin
+	// methods all load.
+	loadMu  sync.Mutex
 	seen    bool     // sum holds the content last read
 	sum     [32]byte // sha256 of the content last read, good or bad
 	missing bool     // the file was missing at the last look
@@ -114,6 +121,8 @@ func OpenFile(path string, opts FileOptions) (*File, error) {
 // load reads the file and, when its content differs from the content last read, parses it and
 // swaps it in. changed reports whether new content was read; err is the read or load error.
 func (f *File) load() (changed bool, err error) {
+	f.loadMu.Lock()
+	defer f.loadMu.Unlock()
 	data, err := readUsersFile(f.path)
 	if err != nil {
 		return false, err
@@ -149,6 +158,8 @@ func (f *File) reported(ok bool) {
 // disappearance), and the last good list stays in force.
 func (f *File) reload() {
 	changed, err := f.load()
+	f.loadMu.Lock()
+	defer f.loadMu.Unlock()
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if !f.missing {
@@ -270,6 +281,67 @@ func (f *File) Len() int { return f.c.len() }
 
 // Path returns the users file's path as given to OpenFile.
 func (f *File) Path() string { return f.path }
+
+// Count returns the number of users in force, disabled ones included (Len, in the form SQL needs).
+func (f *File) Count(context.Context) (int, error) { return f.c.len(), f.c.ready() }
+
+// ListUsers implements Admin.ListUsers, from the list in force.
+func (f *File) ListUsers(_ context.Context, after string, limit int) ([]User, error) {
+	return f.c.list(after, limit)
+}
+
+// AddUser implements Admin.AddUser: it adds the user to the file as the package's AddUser does,
+// then reloads the file, so the user can log in when AddUser returns. An htpasswd file cannot take
+// roles or a disabled user (ErrUnsupported).
+func (f *File) AddUser(_ context.Context, name string, e Entry) error {
+	return f.change(func() error { return AddUser(f.path, name, e) })
+}
+
+// SetPassword implements Admin.SetPassword (see AddUser for how the file is changed).
+func (f *File) SetPassword(_ context.Context, name, hash string) error {
+	return f.change(func() error { return SetPassword(f.path, name, hash) })
+}
+
+// SetRoles implements Admin.SetRoles (see AddUser for how the file is changed). An htpasswd file
+// takes no roles (ErrUnsupported), except none.
+func (f *File) SetRoles(_ context.Context, name string, roles []string) error {
+	return f.change(func() error { return setRoles(f.path, name, roles) })
+}
+
+// SetDisabled implements Admin.SetDisabled (see AddUser for how the file is changed). An htpasswd
+// file cannot hold a disabled user (ErrUnsupported).
+func (f *File) SetDisabled(_ context.Context, name string, disabled bool) error {
+	return f.change(func() error { return setDisabled(f.path, name, disabled) })
+}
+
+// DeleteUser implements Admin.DeleteUser (see AddUser for how the file is changed). The last user
+// of a file cannot be removed (ErrUnsupported): a users file without users does not load.
+func (f *File) DeleteUser(_ context.Context, name string) error {
+	return f.change(func() error { return RemoveUser(f.path, name) })
+}
+
+// change runs one edit of the file, one at a time, and loads the result before returning. Edits by
+// other processes (another tokengate, the CLI) are not coordinated with it: the last writer wins.
+func (f *File) change(edit func() error) error {
+	f.editMu.Lock()
+	defer f.editMu.Unlock()
+	if err := edit(); err != nil {
+		return err
+	}
+	changed, err := f.load()
+	if err != nil {
+		// The edit checked that the file loads; it was changed again since, by someone else. The
+		// watcher (if any) keeps the last good list in force and logs it.
+		return fmt.Errorf("store: reloading %s after the change: %w", f.path, err)
+	}
+	if changed {
+		f.opts.Logger.Info("users file changed", "path", f.path, "users", f.c.len())
+		f.reported(true)
+	}
+	return nil
+}
+
+var _ Admin = (*File)(nil)
 
 // inner exposes the shared core to the package's tests.
 func (f *File) inner() *core { return &f.c }

@@ -229,14 +229,14 @@ func openWatched(t *testing.T, path string) *watched {
 }
 
 // hasUser reports whether s currently knows name.
-func hasUser(s authenticator, name string) func() bool {
+func hasUser(s credentials, name string) func() bool {
 	return func() bool {
 		_, err := s.Lookup(context.Background(), name)
 		return err == nil
 	}
 }
 
-func canLogin(t *testing.T, s authenticator, name, password string) {
+func canLogin(t *testing.T, s credentials, name, password string) {
 	t.Helper()
 	if _, err := s.Authenticate(context.Background(), name, password); err != nil {
 		t.Errorf("Authenticate(%q) error = %v, want nil", name, err)

@@ -57,5 +57,30 @@ func (m *Memory) Ready() error { return m.c.ready() }
 // Len returns the number of users, disabled ones included.
 func (m *Memory) Len() int { return m.c.len() }
 
+// Count returns the number of users, disabled ones included (Len, in the form SQL needs).
+func (m *Memory) Count(context.Context) (int, error) { return m.c.len(), m.c.ready() }
+
+// ListUsers implements Admin.ListUsers.
+func (m *Memory) ListUsers(_ context.Context, after string, limit int) ([]User, error) {
+	return m.c.list(after, limit)
+}
+
+// AddUser returns ErrReadOnly: a Memory store's users come from the configuration.
+func (m *Memory) AddUser(context.Context, string, Entry) error { return ErrReadOnly }
+
+// SetPassword returns ErrReadOnly.
+func (m *Memory) SetPassword(context.Context, string, string) error { return ErrReadOnly }
+
+// SetRoles returns ErrReadOnly.
+func (m *Memory) SetRoles(context.Context, string, []string) error { return ErrReadOnly }
+
+// SetDisabled returns ErrReadOnly.
+func (m *Memory) SetDisabled(context.Context, string, bool) error { return ErrReadOnly }
+
+// DeleteUser returns ErrReadOnly.
+func (m *Memory) DeleteUser(context.Context, string) error { return ErrReadOnly }
+
+var _ Admin = (*Memory)(nil)
+
 // inner exposes the shared core to the package's tests.
 func (m *Memory) inner() *core { return &m.c }

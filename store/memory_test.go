@@ -92,7 +92,10 @@ func TestEmptyMemoryRejectsEveryone(t *testing.T) {
 }
 
 func TestZeroStoresAreNotLoaded(t *testing.T) {
-	for name, s := range map[string]authenticator{"Memory": &Memory{}, "File": &File{}} {
+	for name, s := range map[string]interface {
+		credentials
+		Ready() error
+	}{"Memory": &Memory{}, "File": &File{}} {
 		if err := s.Ready(); !errors.Is(err, ErrNotLoaded) {
 			t.Errorf("%s.Ready() = %v, want ErrNotLoaded", name, err)
 		}

@@ -269,10 +269,6 @@ func validName(name string) error {
 	return nil
 }
 
-// ValidateName reports whether name is acceptable as a user name (see AddUser); the CLI calls it
-// before asking for a password.
-func ValidateName(name string) error { return validName(name) }
-
 func badRune(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
 
 // checkRoles validates roles and returns a private copy.
@@ -348,6 +344,27 @@ func (c *core) ready() error {
 		return ErrNotLoaded
 	}
 	return nil
+}
+
+// list returns a page of the users, as Admin.ListUsers does.
+func (c *core) list(after string, limit int) ([]User, error) {
+	s := c.snap.Load()
+	if s == nil {
+		return nil, ErrNotLoaded
+	}
+	names := make([]string, 0, len(s.users))
+	for name := range s.users {
+		if name > after {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	names = names[:min(len(names), pageLimit(limit))]
+	users := make([]User, len(names))
+	for i, name := range names {
+		users[i] = s.users[name].user.clone()
+	}
+	return users, nil
 }
 
 func (c *core) len() int {

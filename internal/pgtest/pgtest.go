@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -216,14 +217,24 @@ func (s *Server) run() error {
 	cmd.Dir = s.dir
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	cmd.SysProcAttr = s.attr
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start postgres: %w", err)
-	}
+	// The kernel sends the parent-death signal when the thread that forked the child ends, not the
+	// process; and Go ends threads (one locked by a goroutine that exits, as bcrypt's low-priority
+	// threads are). So the fork happens on a thread of its own that lives until postgres exits.
+	started := make(chan error, 1)
 	exited := make(chan struct{})
 	go func() {
+		runtime.LockOSThread() // never unlocked: the thread must end with this goroutine
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		_ = cmd.Wait()
 		close(exited)
 	}()
+	if err := <-started; err != nil {
+		return fmt.Errorf("start postgres: %w", err)
+	}
 	s.mu.Lock()
 	s.cmd, s.exited = cmd, exited
 	s.mu.Unlock()
