@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -69,6 +70,9 @@ type SQLOptions struct {
 	// Timeout bounds every query, so that an unreachable database answers in time (as
 	// ErrUnavailable) instead of holding logins (0: DefaultSQLTimeout).
 	Timeout time.Duration
+
+	// tracer, set by this package's tests, sees every PostgreSQL query.
+	tracer pgx.QueryTracer
 }
 
 // SQL is a credential store in a database: an SQLite file (pure Go, no cgo) or PostgreSQL (pgx).
@@ -105,7 +109,7 @@ type dummy struct {
 // SQLite, SQLite's own write lock orders them. The error for a database that cannot be reached
 // wraps ErrUnavailable; no error quotes a password of the DSN. Call Close when done.
 func OpenSQL(ctx context.Context, dsn string, opts SQLOptions) (*SQL, error) {
-	db, dialect, err := openDB(dsn)
+	db, dialect, err := openDB(dsn, opts.tracer)
 	if err != nil {
 		return nil, err
 	}
@@ -164,8 +168,9 @@ func OpenSQL(ctx context.Context, dsn string, opts SQLOptions) (*SQL, error) {
 	return s, nil
 }
 
-// openDB opens (without connecting) the database of dsn.
-func openDB(dsn string) (*sql.DB, goose.Dialect, error) {
+// openDB opens (without connecting) the database of dsn. A new SQLite file is made with mode 0600:
+// it holds password hashes.
+func openDB(dsn string, tracer pgx.QueryTracer) (*sql.DB, goose.Dialect, error) {
 	switch {
 	case strings.HasPrefix(dsn, "sqlite://"):
 		path := strings.TrimPrefix(dsn, "sqlite://")
@@ -176,6 +181,11 @@ func openDB(dsn string) (*sql.DB, goose.Dialect, error) {
 			return nil, "", errors.New("store: sqlite DSN takes no parameters (want sqlite:///path/users.db)")
 		case path == ":memory:" || strings.HasPrefix(path, "file:"):
 			return nil, "", errors.New("store: sqlite DSN must name a file (want sqlite:///path/users.db)")
+		}
+		if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+			f.Close()
+		} else if !errors.Is(err, fs.ErrExist) {
+			return nil, "", fmt.Errorf("store: creating %s: %w", path, err)
 		}
 		db, err := sql.Open("sqlite", path+"?"+sqliteParams)
 		if err != nil {
@@ -193,6 +203,9 @@ func openDB(dsn string) (*sql.DB, goose.Dialect, error) {
 		}
 		if _, ok := cfg.RuntimeParams["application_name"]; !ok {
 			cfg.RuntimeParams["application_name"] = "tokengate"
+		}
+		if tracer != nil {
+			cfg.Tracer = tracer
 		}
 		return stdlib.OpenDB(*cfg), goose.DialectPostgres, nil
 	}
