@@ -90,6 +90,8 @@ type SQL struct {
 	hasher  *Hasher
 	log     *slog.Logger
 	timeout time.Duration
+	auth    *sql.Stmt // authQuery, prepared once: the statement every login runs
+	lookup  *sql.Stmt // lookupQuery
 
 	mu      sync.Mutex
 	dummies map[int]*dummy // bcrypt cost → dummy hash of that cost
@@ -153,6 +155,13 @@ func OpenSQL(ctx context.Context, dsn string, opts SQLOptions) (*SQL, error) {
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if s.auth, err = db.PrepareContext(ctx, authQuery); err == nil {
+		s.lookup, err = db.PrepareContext(ctx, lookupQuery)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: preparing queries: %w", s.classify(err))
 	}
 	// Make the dummy hash of the current highest cost now, so that the first unknown user does not
 	// wait for it (and so take longer than a known one). An empty table has no user to tell apart.
@@ -278,7 +287,11 @@ func (s *SQL) Ready(ctx context.Context) error {
 }
 
 // Close closes the connection pool.
-func (s *SQL) Close() error { return s.db.Close() }
+func (s *SQL) Close() error {
+	s.auth.Close()
+	s.lookup.Close()
+	return s.db.Close()
+}
 
 // Dialect returns "sqlite3" or "postgres".
 func (s *SQL) Dialect() string { return string(s.dialect) }
@@ -322,6 +335,9 @@ const authQuery = `SELECT m.cost, u.password_hash, u.roles, u.disabled
 FROM (SELECT MAX(cost) AS cost FROM tokengate_users) AS m
 LEFT JOIN tokengate_users AS u ON u.name = $1`
 
+// lookupQuery reads one user without its hash.
+const lookupQuery = `SELECT roles, disabled FROM tokengate_users WHERE name = $1`
+
 // Authenticate returns the user name when password is its password. It returns
 // ErrInvalidCredentials alike — same error, one bcrypt compare each — for an unknown user, a wrong
 // password and a disabled user; ErrPasswordTooLong for a password over 72 bytes (before any query
@@ -338,7 +354,7 @@ func (s *SQL) Authenticate(ctx context.Context, name, password string) (User, er
 		disabled sql.NullBool
 	)
 	qctx, cancel := s.op(ctx)
-	err := s.db.QueryRowContext(qctx, authQuery, name).Scan(&cost, &hash, &roles, &disabled)
+	err := s.auth.QueryRowContext(qctx, name).Scan(&cost, &hash, &roles, &disabled)
 	cancel()
 	if err != nil {
 		return User{}, fmt.Errorf("store: reading user: %w", s.classify(err))
@@ -393,7 +409,7 @@ func (s *SQL) Lookup(ctx context.Context, name string) (User, error) {
 	defer cancel()
 	var roles string
 	var disabled bool
-	err := s.db.QueryRowContext(ctx, `SELECT roles, disabled FROM tokengate_users WHERE name = $1`, name).Scan(&roles, &disabled)
+	err := s.lookup.QueryRowContext(ctx, name).Scan(&roles, &disabled)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return User{}, ErrNotFound
