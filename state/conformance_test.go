@@ -141,6 +141,12 @@ var conformanceCases = []struct {
 	{"OddKeys", testOddKeys},
 	{"ConcurrentSpendHasOneWinner", testConcurrentSpend},
 	{"ClientsShareState", testClientsShare},
+	{"CutOffRefusesOlderTokens", testCutOffTokens},
+	{"CutOffNeverMovesBack", testCutOffNeverBack},
+	{"CutOffExpires", testCutOffExpires},
+	{"CutOffEndsRefreshTokens", testCutOffRefresh},
+	{"CutOffIsPerUser", testCutOffPerUser},
+	{"CutOffIsShared", testCutOffShared},
 	{"Ping", testPing},
 }
 
@@ -484,4 +490,124 @@ func testPing(t *testing.T, h harness) {
 	for i, s := range h.stores {
 		mustNil(t, fmt.Sprintf("Ping(client %d)", i), s.Ping(t.Context()))
 	}
+}
+
+func wantTokenRevoked(t *testing.T, s state.Store, jti, user string, iat time.Time, want bool) {
+	t.Helper()
+	got, err := s.IsTokenRevoked(t.Context(), jti, user, iat)
+	if err != nil {
+		t.Fatalf("IsTokenRevoked(%q, %q, %v): %v", jti, user, iat, err)
+	}
+	if got != want {
+		t.Fatalf("IsTokenRevoked(%q, %q, iat %v) = %v, want %v", jti, user, iat, got, want)
+	}
+}
+
+func wantCutOff(t *testing.T, s state.Store, user string, want time.Time) {
+	t.Helper()
+	got, err := s.UserCutOff(t.Context(), user)
+	if err != nil {
+		t.Fatalf("UserCutOff(%q): %v", user, err)
+	}
+	if !got.Equal(want) {
+		t.Fatalf("UserCutOff(%q) = %v, want %v", user, got, want)
+	}
+}
+
+// iat is a token's issued-at as a JWT carries it: whole seconds.
+func iat(t time.Time) time.Time { return time.Unix(t.Unix(), 0) }
+
+func testCutOffTokens(t *testing.T, h harness) {
+	s := h.s()
+	// A cut-off in the middle of a second, in the past so that Redis's real clock agrees.
+	at := time.Unix(h.now().Add(-time.Minute).Unix(), 300*int64(time.Millisecond))
+	wantCutOff(t, s, "alice", time.Time{})
+	wantTokenRevoked(t, s, "j1", "alice", iat(at), false)
+	mustNil(t, "CutOff", s.CutOff(t.Context(), "alice", at, h.now().Add(time.Hour)))
+	wantCutOff(t, s, "alice", at)
+	for _, tc := range []struct {
+		name string
+		iat  time.Time
+		want bool
+	}{
+		{"an hour before", iat(at.Add(-time.Hour)), true},
+		{"the second before", iat(at.Add(-time.Second)), true},
+		{"the cut-off's own second, issued after it", iat(at).Add(999 * time.Millisecond), true},
+		{"the cut-off's own second", iat(at), true},
+		{"the next second", iat(at.Add(time.Second)), false},
+		{"a minute later", iat(at.Add(time.Minute)), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) { wantTokenRevoked(t, s, "jti", "alice", tc.iat, tc.want) })
+	}
+	// A revoked jti is refused whatever its iat.
+	mustNil(t, "Revoke", s.Revoke(t.Context(), "late", h.now().Add(time.Hour)))
+	wantTokenRevoked(t, s, "late", "alice", iat(at.Add(time.Minute)), true)
+	wantTokenRevoked(t, s, "late", "bob", iat(at.Add(time.Minute)), true)
+}
+
+func testCutOffNeverBack(t *testing.T, h harness) {
+	s := h.s()
+	at := time.UnixMilli(h.now().Add(-time.Minute).UnixMilli())
+	mustNil(t, "CutOff", s.CutOff(t.Context(), "alice", at, h.now().Add(time.Hour)))
+	mustNil(t, "earlier CutOff", s.CutOff(t.Context(), "alice", at.Add(-time.Hour), h.now().Add(ttl)))
+	wantCutOff(t, s, "alice", at)
+	h.pass(t, ttl) // the earlier call's shorter until did not shorten the first one's
+	wantCutOff(t, s, "alice", at)
+	later := at.Add(30 * time.Second)
+	mustNil(t, "later CutOff", s.CutOff(t.Context(), "alice", later, h.now().Add(time.Hour)))
+	wantCutOff(t, s, "alice", later)
+	wantTokenRevoked(t, s, "jti", "alice", iat(later), true)
+}
+
+func testCutOffExpires(t *testing.T, h harness) {
+	s := h.s()
+	at := time.UnixMilli(h.now().Add(-time.Minute).UnixMilli())
+	mustNil(t, "CutOff", s.CutOff(t.Context(), "alice", at, h.now().Add(ttl)))
+	wantTokenRevoked(t, s, "jti", "alice", iat(at), true)
+	h.pass(t, ttl)
+	wantCutOff(t, s, "alice", time.Time{})
+	wantTokenRevoked(t, s, "jti", "alice", iat(at), false)
+	// A cut-off whose until has passed records nothing.
+	mustNil(t, "expired CutOff", s.CutOff(t.Context(), "bob", at, h.now().Add(-time.Second)))
+	wantCutOff(t, s, "bob", time.Time{})
+}
+
+func testCutOffRefresh(t *testing.T, h harness) {
+	s := h.s()
+	exp := h.now().Add(time.Hour)
+	save(t, s, "old", "alice", "fam1", exp)
+	save(t, s, "old2", "alice", "fam2", exp)
+	save(t, s, "bobs", "bob", "fam3", exp)
+	h.pass(t, 2*time.Millisecond) // the cut-off comes after the saves, to the millisecond
+	mustNil(t, "CutOff", s.CutOff(t.Context(), "alice", h.now(), h.now().Add(time.Hour)))
+	h.pass(t, 2*time.Millisecond)
+	save(t, s, "new", "alice", "fam4", exp)
+	wantSpend(t, s, "old", state.ErrNotFound)  // every family of alice's from before…
+	wantSpend(t, s, "old2", state.ErrNotFound) // …ends at once,
+	wantSpend(t, s, "new", nil)                // a login after the cut-off works,
+	wantSpend(t, s, "bobs", nil)               // and other users are untouched.
+}
+
+func testCutOffPerUser(t *testing.T, h harness) {
+	s := h.s()
+	at := time.UnixMilli(h.now().Add(-time.Minute).UnixMilli())
+	long := strings.Repeat("u", 500)
+	users := []string{"alice", "Alice", long, long + "x", "ünï", "a:b", "tg:cutoff:x", ""}
+	for i, u := range users {
+		mustNil(t, "CutOff", s.CutOff(t.Context(), u, at.Add(time.Duration(i)*time.Second), h.now().Add(time.Hour)))
+	}
+	for i, u := range users {
+		wantCutOff(t, s, u, at.Add(time.Duration(i)*time.Second))
+	}
+	wantCutOff(t, s, "bob", time.Time{})
+	wantCutOff(t, s, "x", time.Time{})
+	wantTokenRevoked(t, s, "jti", "bob", iat(at), false)
+}
+
+func testCutOffShared(t *testing.T, h harness) {
+	a, b := h.stores[0], h.stores[len(h.stores)-1]
+	at := time.UnixMilli(h.now().Add(-time.Minute).UnixMilli())
+	mustNil(t, "CutOff on a", a.CutOff(t.Context(), "alice", at, h.now().Add(time.Hour)))
+	wantTokenRevoked(t, b, "jti", "alice", iat(at), true)
+	wantCutOff(t, b, "alice", at)
 }

@@ -18,19 +18,25 @@ const minPrune = 1024
 type Memory struct {
 	now func() time.Time
 
-	mu       sync.RWMutex         // read-locked only by IsRevoked, which runs on every verified request
+	mu       sync.RWMutex         // read-locked only by IsRevoked and UserCutOff, which run on every verified request
 	revoked  map[string]time.Time // jti → revoked until
 	refresh  map[string]*memRefresh
 	families map[string]time.Time // family → revoked until
 	famExp   map[string]time.Time // family → latest expiry of its tokens
 	fails    map[string]memFail   // loginID → window
 	locks    map[string]time.Time // loginID → locked until
+	cutoffs  map[string]memCut    // user → cut-off
 	pruneAt  int
 }
 
 type memRefresh struct {
 	r     Refresh
 	spent bool
+	saved time.Time // when SaveRefresh stored it, for the user's cut-off
+}
+
+type memCut struct {
+	at, until time.Time
 }
 
 type memFail struct {
@@ -52,6 +58,7 @@ func NewMemory(now func() time.Time) *Memory {
 		famExp:   map[string]time.Time{},
 		fails:    map[string]memFail{},
 		locks:    map[string]time.Time{},
+		cutoffs:  map[string]memCut{},
 		pruneAt:  minPrune,
 	}
 }
@@ -99,6 +106,47 @@ func (m *Memory) IsRevoked(_ context.Context, jti string) (bool, error) {
 	return false, nil
 }
 
+// CutOff implements [Store.CutOff].
+func (m *Memory) CutOff(_ context.Context, user string, at, until time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	c := memCut{at: ms(at), until: ms(until)}
+	if cur, ok := m.cutoffs[user]; ok && live(now, cur.until) {
+		if cur.at.After(c.at) {
+			c.at = cur.at
+		}
+		if cur.until.After(c.until) {
+			c.until = cur.until
+		}
+	}
+	if !live(now, c.until) {
+		return nil
+	}
+	m.cutoffs[user] = c
+	m.wrote(now)
+	return nil
+}
+
+// UserCutOff implements [Store.UserCutOff].
+func (m *Memory) UserCutOff(_ context.Context, user string) (time.Time, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if c, ok := m.cutoffs[user]; ok && live(m.now(), c.until) {
+		return c.at, nil
+	}
+	return time.Time{}, nil
+}
+
+// IsTokenRevoked implements [Store.IsTokenRevoked].
+func (m *Memory) IsTokenRevoked(ctx context.Context, jti, user string, issuedAt time.Time) (bool, error) {
+	if revoked, err := m.IsRevoked(ctx, jti); revoked || err != nil {
+		return revoked, err
+	}
+	at, err := m.UserCutOff(ctx, user)
+	return cutOffRefuses(at, issuedAt), err
+}
+
 // SaveRefresh implements [Store.SaveRefresh].
 func (m *Memory) SaveRefresh(_ context.Context, hash string, r Refresh) error {
 	if hash == "" || r.Family == "" {
@@ -111,7 +159,7 @@ func (m *Memory) SaveRefresh(_ context.Context, hash string, r Refresh) error {
 	if !live(now, r.ExpiresAt) {
 		return nil
 	}
-	m.refresh[hash] = &memRefresh{r: r}
+	m.refresh[hash] = &memRefresh{r: r, saved: ms(now)}
 	if cur, ok := m.famExp[r.Family]; !ok || r.ExpiresAt.After(cur) {
 		m.famExp[r.Family] = r.ExpiresAt
 	}
@@ -133,6 +181,9 @@ func (m *Memory) SpendRefresh(_ context.Context, hash string) (Refresh, error) {
 		return Refresh{}, ErrNotFound
 	}
 	if until, ok := m.families[e.r.Family]; ok && live(now, until) {
+		return Refresh{}, ErrNotFound
+	}
+	if c, ok := m.cutoffs[e.r.User]; ok && live(now, c.until) && !e.saved.After(c.at) {
 		return Refresh{}, ErrNotFound
 	}
 	if e.spent {
@@ -239,7 +290,7 @@ func (m *Memory) Len() int {
 }
 
 func (m *Memory) size() int {
-	return len(m.revoked) + len(m.refresh) + len(m.families) + len(m.famExp) + len(m.fails) + len(m.locks)
+	return len(m.revoked) + len(m.refresh) + len(m.families) + len(m.famExp) + len(m.fails) + len(m.locks) + len(m.cutoffs)
 }
 
 // wrote is called with m.mu held after every insert. Sweeping only once the
@@ -281,6 +332,11 @@ func (m *Memory) prune(now time.Time) {
 	for k, until := range m.locks {
 		if !live(now, until) {
 			delete(m.locks, k)
+		}
+	}
+	for k, c := range m.cutoffs {
+		if !live(now, c.until) {
+			delete(m.cutoffs, k)
 		}
 	}
 }

@@ -14,11 +14,12 @@ import (
 // by itself and no sweeper is needed.
 const (
 	keyRevoked = "tg:revoked:" // + safeID(jti): revoked-until (unix ms), PXAT until
-	keyRefresh = "tg:refresh:" // + safeID(hash): hash {user, family, fid, exp, spent}, PXAT exp
+	keyRefresh = "tg:refresh:" // + safeID(hash): hash {user, uid, family, fid, exp, at, spent}, PXAT exp
 	keyFamily  = "tg:family:"  // + safeID(family): revoked-until (unix ms), PXAT until
 	keyFamExp  = "tg:famexp:"  // + safeID(family): latest refresh expiry in family (unix ms), PXAT it
 	keyFail    = "tg:fail:"    // + loginID(key): failure count, PEXPIRE window from the first failure
 	keyLock    = "tg:lock:"    // + loginID(key): "1", PX lock-out
+	keyCutOff  = "tg:cutoff:"  // + safeID(user): hash {at, until} (unix ms), PXAT until
 )
 
 // Default client timeouts: short, so that an outage answers fast (503)
@@ -37,10 +38,11 @@ redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[1])
 return 1`
 
 // saveRefreshSrc stores a refresh token (KEYS[1]) and raises its family's
-// latest expiry (KEYS[2]). ARGV: user, family, family id, exp (unix ms).
+// latest expiry (KEYS[2]). ARGV: user, family, family id, exp (unix ms),
+// user id, saved at (unix ms).
 const saveRefreshSrc = `
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'user', ARGV[1], 'family', ARGV[2], 'fid', ARGV[3], 'exp', ARGV[4], 'spent', '0')
+redis.call('HSET', KEYS[1], 'user', ARGV[1], 'family', ARGV[2], 'fid', ARGV[3], 'exp', ARGV[4], 'uid', ARGV[5], 'at', ARGV[6], 'spent', '0')
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 local cur = redis.call('GET', KEYS[2])
 if not cur or tonumber(ARGV[4]) > tonumber(cur) then
@@ -48,16 +50,22 @@ if not cur or tonumber(ARGV[4]) > tonumber(cur) then
 end
 return 1`
 
-// spendRefreshSrc spends KEYS[1]. Returns {0} not found (or family revoked),
-// {1, user, family, exp} spent now, {2, user, family, exp} reused: the family
-// is then revoked until the latest expiry of its tokens. The family keys are
-// derived from the record, so this script needs a single Redis (not Cluster).
-// ARGV: family key prefix, family-expiry key prefix.
+// spendRefreshSrc spends KEYS[1]. Returns {0} not found (or family revoked,
+// or saved at or before its user's cut-off), {1, user, family, exp} spent
+// now, {2, user, family, exp} reused: the family is then revoked until the
+// latest expiry of its tokens. The family and cut-off keys are derived from
+// the record, so this script needs a single Redis (not Cluster). A record
+// without a save time counts as older than any cut-off. ARGV: family key
+// prefix, family-expiry key prefix, cut-off key prefix.
 const spendRefreshSrc = `
-local r = redis.call('HMGET', KEYS[1], 'user', 'family', 'fid', 'exp', 'spent')
+local r = redis.call('HMGET', KEYS[1], 'user', 'family', 'fid', 'exp', 'spent', 'uid', 'at')
 if not r[1] then return {0} end
 local fam = ARGV[1] .. r[3]
 if redis.call('EXISTS', fam) == 1 then return {0} end
+if r[6] then
+  local cut = redis.call('HGET', ARGV[3] .. r[6], 'at')
+  if cut and tonumber(r[7] or '0') <= tonumber(cut) then return {0} end
+end
 if r[5] == '1' then
   local untilms = r[4]
   local latest = redis.call('GET', ARGV[2] .. r[3])
@@ -80,6 +88,18 @@ if cur and tonumber(cur) >= tonumber(untilms) then return 0 end
 redis.call('SET', KEYS[1], untilms, 'PXAT', untilms)
 return 1`
 
+// cutOffSrc sets the cut-off KEYS[1] to the later of its at and ARGV[1],
+// kept until the later of its until and ARGV[2] (unix ms). The numbers are
+// stored as given, never as Lua formats them.
+const cutOffSrc = `
+local at, untilms = ARGV[1], ARGV[2]
+local cur = redis.call('HMGET', KEYS[1], 'at', 'until')
+if cur[1] and tonumber(cur[1]) > tonumber(at) then at = cur[1] end
+if cur[2] and tonumber(cur[2]) > tonumber(untilms) then untilms = cur[2] end
+redis.call('HSET', KEYS[1], 'at', at, 'until', untilms)
+redis.call('PEXPIREAT', KEYS[1], untilms)
+return 1`
+
 // failSrc counts a failure in KEYS[1]; the window (ARGV[1] ms) starts at the
 // first failure. The PTTL check repairs a counter that somehow lost its TTL.
 const failSrc = `
@@ -100,6 +120,7 @@ type Redis struct {
 	saveRefresh  *redis.Script
 	spendRefresh *redis.Script
 	revokeFamily *redis.Script
+	cutOff       *redis.Script
 	fail         *redis.Script
 }
 
@@ -139,6 +160,7 @@ func NewRedis(url string) (*Redis, error) {
 		saveRefresh:  redis.NewScript(saveRefreshSrc),
 		spendRefresh: redis.NewScript(spendRefreshSrc),
 		revokeFamily: redis.NewScript(revokeFamilySrc),
+		cutOff:       redis.NewScript(cutOffSrc),
 		fail:         redis.NewScript(failSrc),
 	}, nil
 }
@@ -181,7 +203,8 @@ func (s *Redis) SaveRefresh(ctx context.Context, hash string, r Refresh) error {
 	}
 	fid := safeID(r.Family)
 	keys := []string{keyRefresh + safeID(hash), keyFamExp + fid}
-	if err := s.saveRefresh.Run(ctx, s.c, keys, r.User, r.Family, fid, unixMS(r.ExpiresAt)).Err(); err != nil {
+	args := []any{r.User, r.Family, fid, unixMS(r.ExpiresAt), safeID(r.User), unixMS(time.Now())}
+	if err := s.saveRefresh.Run(ctx, s.c, keys, args...).Err(); err != nil {
 		return unavailable("save-refresh", err)
 	}
 	return nil
@@ -189,7 +212,7 @@ func (s *Redis) SaveRefresh(ctx context.Context, hash string, r Refresh) error {
 
 // SpendRefresh implements [Store.SpendRefresh].
 func (s *Redis) SpendRefresh(ctx context.Context, hash string) (Refresh, error) {
-	res, err := s.spendRefresh.Run(ctx, s.c, []string{keyRefresh + safeID(hash)}, keyFamily, keyFamExp).Slice()
+	res, err := s.spendRefresh.Run(ctx, s.c, []string{keyRefresh + safeID(hash)}, keyFamily, keyFamExp, keyCutOff).Slice()
 	if err != nil {
 		return Refresh{}, unavailable("spend-refresh", err)
 	}
@@ -225,6 +248,64 @@ func (s *Redis) RevokeFamily(ctx context.Context, family string, until time.Time
 		return unavailable("revoke-family", err)
 	}
 	return nil
+}
+
+// CutOff implements [Store.CutOff].
+func (s *Redis) CutOff(ctx context.Context, user string, at, until time.Time) error {
+	if !until.After(time.Now()) {
+		return nil
+	}
+	if err := s.cutOff.Run(ctx, s.c, []string{keyCutOff + safeID(user)}, unixMS(at), unixMS(until)).Err(); err != nil {
+		return unavailable("cut-off", err)
+	}
+	return nil
+}
+
+// UserCutOff implements [Store.UserCutOff].
+func (s *Redis) UserCutOff(ctx context.Context, user string) (time.Time, error) {
+	v, err := s.c.HGet(ctx, keyCutOff+safeID(user), "at").Result()
+	return cutOffTime(v, err)
+}
+
+// cutOffTime reads a cut-off's at as Redis answered it.
+func cutOffTime(v string, err error) (time.Time, error) {
+	switch {
+	case errors.Is(err, redis.Nil):
+		return time.Time{}, nil
+	case err != nil:
+		return time.Time{}, unavailable("user-cut-off", err)
+	}
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, unavailable("user-cut-off", fmt.Errorf("bad cut-off %q", v))
+	}
+	return time.UnixMilli(ms), nil
+}
+
+// IsTokenRevoked implements [Store.IsTokenRevoked]: both questions go in one
+// pipeline, one round trip.
+func (s *Redis) IsTokenRevoked(ctx context.Context, jti, user string, issuedAt time.Time) (bool, error) {
+	var revoked *redis.IntCmd
+	var cut *redis.StringCmd
+	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		revoked = p.Exists(ctx, keyRevoked+safeID(jti))
+		cut = p.HGet(ctx, keyCutOff+safeID(user), "at")
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, unavailable("is-token-revoked", err)
+	}
+	if err := revoked.Err(); err != nil {
+		return false, unavailable("is-token-revoked", err)
+	}
+	if revoked.Val() == 1 {
+		return true, nil
+	}
+	at, err := cutOffTime(cut.Result())
+	if err != nil {
+		return false, err
+	}
+	return cutOffRefuses(at, issuedAt), nil
 }
 
 // Fail implements [Store.Fail]. The window is fixed from the first failure:

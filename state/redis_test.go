@@ -29,6 +29,14 @@ var calls = []struct {
 	{"Locked", func(ctx context.Context, s Store) error { _, err := s.Locked(ctx, "k"); return err }},
 	{"Reset", func(ctx context.Context, s Store) error { return s.Reset(ctx, "k") }},
 	{"Ping", func(ctx context.Context, s Store) error { return s.Ping(ctx) }},
+	{"CutOff", func(ctx context.Context, s Store) error {
+		return s.CutOff(ctx, "u", time.Now(), time.Now().Add(time.Hour))
+	}},
+	{"UserCutOff", func(ctx context.Context, s Store) error { _, err := s.UserCutOff(ctx, "u"); return err }},
+	{"IsTokenRevoked", func(ctx context.Context, s Store) error {
+		_, err := s.IsTokenRevoked(ctx, "j", "u", time.Now())
+		return err
+	}},
 }
 
 // maxOutageAnswer bounds how long a call may take to report an outage.
@@ -176,6 +184,7 @@ func TestRedisKeysAllExpire(t *testing.T) {
 		s.SaveRefresh(ctx, "h2", Refresh{User: "u", Family: "f", ExpiresAt: exp}),
 		s.RevokeFamily(ctx, "f3", exp),
 		s.Lock(ctx, long+"|192.0.2.1", time.Hour),
+		s.CutOff(ctx, long, time.Now(), exp),
 	}
 	_, err1 := s.SpendRefresh(ctx, "h2")
 	_, err2 := s.SpendRefresh(ctx, "h2") // reuse: revokes family f
@@ -211,7 +220,7 @@ func TestRedisKeysAllExpire(t *testing.T) {
 		}
 		prefixes[k[:strings.Index(k[3:], ":")+4]] = true
 	}
-	for _, p := range []string{keyRevoked, keyRefresh, keyFamily, keyFamExp, keyFail, keyLock} {
+	for _, p := range []string{keyRevoked, keyRefresh, keyFamily, keyFamExp, keyFail, keyLock, keyCutOff} {
 		if !prefixes[p] {
 			t.Errorf("no key with prefix %q was written; keys: %q", p, keys)
 		}

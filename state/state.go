@@ -46,13 +46,32 @@ type Store interface {
 	// IsRevoked reports whether jti is revoked now.
 	IsRevoked(ctx context.Context, jti string) (bool, error)
 
+	// CutOff ends every session user has at at: from then on, access
+	// tokens of user issued at or before at are refused (see
+	// IsTokenRevoked), and refresh tokens of user saved at or before at
+	// are spent in vain (ErrNotFound). It is kept until until, which
+	// callers set past the expiry of any token issued before at. A later
+	// cut-off moves at forward; an earlier one never moves it back, and
+	// until never shortens.
+	CutOff(ctx context.Context, user string, at, until time.Time) error
+	// UserCutOff returns user's cut-off in force now, or the zero Time.
+	// Backends keep it with millisecond precision.
+	UserCutOff(ctx context.Context, user string) (time.Time, error)
+	// IsTokenRevoked reports whether the access token jti of user, issued
+	// at issuedAt, is refused: jti is revoked, or user has a cut-off at or
+	// after issuedAt. A token's iat has whole seconds, so a cut-off refuses
+	// every token of its own second, even one issued just after it. It asks
+	// the backend once (one round trip), for every verification.
+	IsTokenRevoked(ctx context.Context, jti, user string, issuedAt time.Time) (bool, error)
+
 	// SaveRefresh stores a refresh token by its hash, unspent, until
 	// r.ExpiresAt. A token that has already expired is not stored.
 	SaveRefresh(ctx context.Context, hash string, r Refresh) error
 	// SpendRefresh atomically marks hash spent and returns its record. A
 	// second spend returns ErrReused (with the record) and revokes the whole
 	// family until the latest expiry of any of its tokens; unknown or expired
-	// tokens and tokens of a revoked family return ErrNotFound.
+	// tokens, tokens of a revoked family and tokens saved at or before their
+	// user's cut-off return ErrNotFound.
 	SpendRefresh(ctx context.Context, hash string) (Refresh, error)
 	// RevokeFamily revokes every refresh token of family until the later of
 	// until and the latest expiry of any token saved in that family.
@@ -102,6 +121,13 @@ func plain(s string) bool {
 		}
 	}
 	return true
+}
+
+// cutOffRefuses reports whether a cut-off at refuses an access token
+// issued at issuedAt: iat has whole seconds, so every token of the
+// cut-off's own second is refused.
+func cutOffRefuses(at, issuedAt time.Time) bool {
+	return !at.IsZero() && issuedAt.Unix() <= at.Unix()
 }
 
 // loginID turns a login-failure key, which callers build from a user name
