@@ -1,6 +1,7 @@
 // Package state holds tokengate's shared, short-lived state: revoked access
-// tokens (by jti), refresh tokens (by hash) with their families, and
-// login-failure counters and lock-outs.
+// tokens (by jti), per-user cut-offs that end every session of a user at
+// once, refresh tokens (by hash) with their families, and login-failure
+// counters and lock-outs.
 //
 // Two backends implement [Store]. [Memory] serves a single process and keeps
 // everything in maps guarded by one mutex; expired entries are dropped lazily
