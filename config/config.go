@@ -6,8 +6,8 @@
 // [Config.Validate] then reports every invalid setting at once, one line per
 // problem, each line starting with the configuration key it is about.
 //
-// Secrets (token.secret, user password hashes, the password in
-// state.redis_url) never appear in an error or problem message; print a
+// Secrets (token.secret, user password hashes, the passwords in
+// state.redis_url and store.dsn) never appear in an error or problem message; print a
 // configuration only through [Config.Redacted].
 //
 // config is the only package that imports viper. Each call to [Load] uses its
@@ -120,7 +120,8 @@ type UserSpec struct {
 
 // Store holds the credential-store settings (keys store.*).
 type Store struct {
-	// Kind is "memory" (users from Users) or "file" (users from Path).
+	// Kind is "memory" (users from Users), "file" (users from Path) or "sql"
+	// (users in the database DSN).
 	Kind string `mapstructure:"kind"`
 	// Users are the users of the memory store, by case-sensitive name. Load
 	// reads them from the YAML file directly (viper would lower-case the
@@ -130,6 +131,19 @@ type Store struct {
 	Path string `mapstructure:"path"`
 	// Watch reloads the users file when it changes.
 	Watch bool `mapstructure:"watch"`
+	// DSN names the database of the sql store: sqlite:///path/users.db or
+	// postgres://user:password@host:5432/db?sslmode=… (it may hold a password).
+	DSN string `mapstructure:"dsn"`
+	// MaxOpenConns bounds the sql store's connections to its database.
+	MaxOpenConns int `mapstructure:"max_open_conns"`
+	// MaxIdleConns is how many idle connections the sql store keeps.
+	MaxIdleConns int `mapstructure:"max_idle_conns"`
+	// ConnMaxLifetime closes older connections (0: never), so that the pool
+	// follows a failed-over server or a new DNS answer.
+	ConnMaxLifetime time.Duration `mapstructure:"conn_max_lifetime"`
+	// QueryTimeout bounds every query of the sql store: an unreachable
+	// database answers 503 in that time.
+	QueryTimeout time.Duration `mapstructure:"query_timeout"`
 }
 
 // Login holds the login-hardening settings (keys login.*).
@@ -226,9 +240,13 @@ func Defaults() *Config {
 			JWKSMaxAge:             5 * time.Minute,
 		},
 		Store: Store{
-			Kind:  "memory",
-			Users: map[string]UserSpec{},
-			Watch: true,
+			Kind:            "memory",
+			Users:           map[string]UserSpec{},
+			Watch:           true,
+			MaxOpenConns:    10,
+			MaxIdleConns:    10,
+			ConnMaxLifetime: 30 * time.Minute,
+			QueryTimeout:    5 * time.Second,
 		},
 		Login: Login{
 			MaxFailures: 5,
@@ -253,9 +271,9 @@ func Defaults() *Config {
 const redactedValue = "***"
 
 // Redacted returns a deep copy of c that is safe to print: Token.Secret,
-// every user's PasswordHash, every client's SecretSHA256 and the password in
-// State.RedisURL are replaced by "***" when set. A RedisURL that does not
-// parse is replaced whole.
+// every user's PasswordHash, every client's SecretSHA256 and the passwords in
+// State.RedisURL and Store.DSN are replaced by "***" when set. A URL that
+// does not parse is replaced whole.
 func (c *Config) Redacted() *Config {
 	if c == nil {
 		return nil
@@ -289,11 +307,12 @@ func (c *Config) Redacted() *Config {
 	}
 	r.State.RedisURL = redactURL(c.State.RedisURL)
 	r.Gateway.Rules = cloneRules(c.Gateway.Rules)
+	r.Store.DSN = redactURL(c.Store.DSN)
 	return &r
 }
 
-// redactURL masks the password of a Redis URL, in the user info or in a
-// password query parameter.
+// redactURL masks the password of a Redis or database URL, in the user
+// info or in a password query parameter.
 func redactURL(s string) string {
 	if s == "" {
 		return ""

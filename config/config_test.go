@@ -80,6 +80,11 @@ func TestLoadDefaults(t *testing.T) {
 		{"store.users", c.Store.Users, map[string]UserSpec{}},
 		{"store.path", c.Store.Path, ""},
 		{"store.watch", c.Store.Watch, true},
+		{"store.dsn", c.Store.DSN, ""},
+		{"store.max_open_conns", c.Store.MaxOpenConns, 10},
+		{"store.max_idle_conns", c.Store.MaxIdleConns, 10},
+		{"store.conn_max_lifetime", c.Store.ConnMaxLifetime, 30 * time.Minute},
+		{"store.query_timeout", c.Store.QueryTimeout, 5 * time.Second},
 		{"login.max_failures", c.Login.MaxFailures, 5},
 		{"login.window", c.Login.Window, time.Minute},
 		{"login.lockout", c.Login.Lockout, 5 * time.Minute},
@@ -599,7 +604,20 @@ func TestValidate(t *testing.T) {
 		{"query param", func(c *Config) { c.Token.QueryParam = "" }, "token.query_param: required when token.lookup has query"},
 		{"query param unused", func(c *Config) { c.Token.QueryParam = ""; c.Token.Lookup = []string{"header"} }, ""},
 		{"cache size", func(c *Config) { c.Token.CacheSize = -1 }, "token.cache_size: must be >= 0"},
-		{"store kind", func(c *Config) { c.Store.Kind = "ldap" }, `store.kind: "ldap" is not one of memory, file`},
+		{"store kind", func(c *Config) { c.Store.Kind = "ldap" }, `store.kind: "ldap" is not one of memory, file, sql`},
+		{"dsn missing", func(c *Config) { c.Store.Kind = "sql" }, "store.dsn: required when store.kind is sql"},
+		{"dsn scheme", func(c *Config) { c.Store.Kind, c.Store.DSN = "sql", "mysql://u:pw@h/db" }, "store.dsn: must start with sqlite:// or postgres://"},
+		{"dsn sqlite no path", func(c *Config) { c.Store.Kind, c.Store.DSN = "sql", "sqlite://" }, "store.dsn: sqlite DSN has no file path"},
+		{"dsn sqlite params", func(c *Config) { c.Store.Kind, c.Store.DSN = "sql", "sqlite:///x.db?mode=ro" }, "store.dsn: sqlite DSN takes no parameters"},
+		{"dsn sqlite memory", func(c *Config) { c.Store.Kind, c.Store.DSN = "sql", "sqlite://:memory:" }, "store.dsn: sqlite DSN must name a file"},
+		{"dsn postgres no host", func(c *Config) { c.Store.Kind, c.Store.DSN = "sql", "postgres:///db" }, "store.dsn: postgres DSN has no host"},
+		{"dsn postgres unparseable", func(c *Config) { c.Store.Kind, c.Store.DSN = "sql", "postgres://u:p w@%zz/db" }, "store.dsn: not a valid URL"},
+		{"dsn sqlite ok", func(c *Config) { c.Store.Kind, c.Store.DSN = "sql", "sqlite:///var/lib/tokengate/users.db" }, ""},
+		{"dsn postgres ok", func(c *Config) { c.Store.Kind, c.Store.DSN = "sql", "postgres://tg:pw@db:5432/tokengate?sslmode=disable" }, ""},
+		{"max_open_conns", func(c *Config) { c.Store.Kind, c.Store.DSN, c.Store.MaxOpenConns = "sql", "sqlite:///u.db", 0 }, "store.max_open_conns: must be at least 1"},
+		{"max_idle_conns", func(c *Config) { c.Store.Kind, c.Store.DSN, c.Store.MaxIdleConns = "sql", "sqlite:///u.db", 11 }, "store.max_idle_conns: must be from 0 to store.max_open_conns"},
+		{"conn_max_lifetime", func(c *Config) { c.Store.Kind, c.Store.DSN, c.Store.ConnMaxLifetime = "sql", "sqlite:///u.db", -time.Second }, "store.conn_max_lifetime: must be >= 0"},
+		{"query_timeout", func(c *Config) { c.Store.Kind, c.Store.DSN, c.Store.QueryTimeout = "sql", "sqlite:///u.db", 0 }, "store.query_timeout: must be positive"},
 		{"store path", func(c *Config) { c.Store.Kind = "file" }, "store.path: required when store.kind is file"},
 		{"plaintext password", func(c *Config) { c.Store.Users["alice"] = UserSpec{PasswordHash: "hunter2"} }, "store.users.alice.password_hash: not a bcrypt hash"},
 		{"md5 hash", func(c *Config) { c.Store.Users["Bob"] = UserSpec{PasswordHash: "$1$abc$" + strings.Repeat("x", 53)} }, "store.users.Bob.password_hash: not a bcrypt hash"},
@@ -770,7 +788,43 @@ func TestRedacted(t *testing.T) {
 			t.Errorf("Redacted(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+
+	dsns := []struct{ in, want string }{
+		{"sqlite:///var/lib/tokengate/users.db", "sqlite:///var/lib/tokengate/users.db"},
+		{"postgres://tg:hunter2@db:5432/tokengate?sslmode=disable", "postgres://tg:***@db:5432/tokengate?sslmode=disable"},
+		{"postgres://tg@db/tokengate?password=hunter2", "postgres://tg@db/tokengate?password=***"},
+		{"postgres://tg:hunter2@db:%zz/x", "***"},
+	}
+	for _, tt := range dsns {
+		c := Defaults()
+		c.Store.DSN = tt.in
+		if got := c.Redacted().Store.DSN; got != tt.want {
+			t.Errorf("Redacted(store.dsn %q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
 	if (*Config)(nil).Redacted() != nil {
 		t.Error("nil.Redacted() != nil")
+	}
+}
+
+// A store.dsn with a password never shows it, whatever is wrong around it.
+func TestDSNPasswordNeverShown(t *testing.T) {
+	t.Parallel()
+	for _, dsn := range []string{
+		"postgres://tg:hunter2@%zz/db",
+		"mysql://tg:hunter2@db/x",
+		"postgres://tg:hunter2@/db",
+	} {
+		env := []string{"TOKENGATE_STORE_KIND=sql", "TOKENGATE_STORE_DSN=" + dsn, "TOKENGATE_STORE_MAX_OPEN_CONNS=many"}
+		_, err := LoadValid("", env, nil)
+		if err == nil {
+			t.Fatalf("LoadValid(store.dsn %q) = nil, want problems", dsn)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("problems quote the DSN's password:\n%v", err)
+		}
+		if !strings.Contains(err.Error(), "store.dsn: ") || !strings.Contains(err.Error(), "store.max_open_conns: ") {
+			t.Errorf("problems = %v, want store.dsn and store.max_open_conns named", err)
+		}
 	}
 }

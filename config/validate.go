@@ -203,10 +203,22 @@ func (c *Config) validateToken(p *problemList) {
 
 func (c *Config) validateStore(p *problemList) {
 	s := c.Store
-	p.oneOf("store.kind", s.Kind, "memory", "file")
+	p.oneOf("store.kind", s.Kind, "memory", "file", "sql")
 	switch s.Kind {
 	case "file":
 		p.required("store.path", s.Path, " when store.kind is file")
+	case "sql":
+		validateDSN(p, s.DSN)
+		if s.MaxOpenConns < 1 {
+			p.add("store.max_open_conns", "must be at least 1 (got %d)", s.MaxOpenConns)
+		}
+		if s.MaxIdleConns < 0 || s.MaxIdleConns > max(s.MaxOpenConns, 1) {
+			p.add("store.max_idle_conns", "must be from 0 to store.max_open_conns (got %d)", s.MaxIdleConns)
+		}
+		if s.ConnMaxLifetime < 0 {
+			p.add("store.conn_max_lifetime", "must be >= 0 (got %s; 0 keeps connections for ever)", s.ConnMaxLifetime)
+		}
+		p.positive("store.query_timeout", s.QueryTimeout)
 	case "memory":
 		for _, name := range slices.Sorted(maps.Keys(s.Users)) {
 			if name == "" {
@@ -217,6 +229,36 @@ func (c *Config) validateStore(p *problemList) {
 				p.add(usersKey+"."+name+".password_hash", "not a bcrypt hash (%s)", msg)
 			}
 		}
+	}
+}
+
+// validateDSN checks the form of store.dsn. The DSN may hold a password:
+// describe the problem, never quote it.
+func validateDSN(p *problemList, dsn string) {
+	const want = " (want sqlite:///path/users.db or postgres://user:password@host:5432/db)"
+	switch {
+	case dsn == "":
+		p.add("store.dsn", "required when store.kind is sql"+want)
+	case strings.HasPrefix(dsn, "sqlite://"):
+		path := strings.TrimPrefix(dsn, "sqlite://")
+		switch {
+		case path == "":
+			p.add("store.dsn", "sqlite DSN has no file path"+want)
+		case strings.ContainsAny(path, "?#"):
+			p.add("store.dsn", "sqlite DSN takes no parameters"+want)
+		case path == ":memory:" || strings.HasPrefix(path, "file:"):
+			p.add("store.dsn", "sqlite DSN must name a file"+want)
+		}
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		u, err := url.Parse(dsn)
+		switch {
+		case err != nil:
+			p.add("store.dsn", "not a valid URL"+want)
+		case u.Host == "":
+			p.add("store.dsn", "postgres DSN has no host"+want)
+		}
+	default:
+		p.add("store.dsn", "must start with sqlite:// or postgres://"+want)
 	}
 }
 
