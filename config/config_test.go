@@ -613,10 +613,14 @@ func TestValidate(t *testing.T) {
 		{"dsn postgres no host", func(c *Config) { c.Store.Kind, c.Store.DSN = "sql", "postgres:///db" }, "store.dsn: postgres DSN has no host"},
 		{"dsn postgres unparseable", func(c *Config) { c.Store.Kind, c.Store.DSN = "sql", "postgres://u:p w@%zz/db" }, "store.dsn: not a valid URL"},
 		{"dsn sqlite ok", func(c *Config) { c.Store.Kind, c.Store.DSN = "sql", "sqlite:///var/lib/tokengate/users.db" }, ""},
-		{"dsn postgres ok", func(c *Config) { c.Store.Kind, c.Store.DSN = "sql", "postgres://tg:pw@db:5432/tokengate?sslmode=disable" }, ""},
+		{"dsn postgres ok", func(c *Config) {
+			c.Store.Kind, c.Store.DSN = "sql", "postgres://tg:pw@db:5432/tokengate?sslmode=disable"
+		}, ""},
 		{"max_open_conns", func(c *Config) { c.Store.Kind, c.Store.DSN, c.Store.MaxOpenConns = "sql", "sqlite:///u.db", 0 }, "store.max_open_conns: must be at least 1"},
 		{"max_idle_conns", func(c *Config) { c.Store.Kind, c.Store.DSN, c.Store.MaxIdleConns = "sql", "sqlite:///u.db", 11 }, "store.max_idle_conns: must be from 0 to store.max_open_conns"},
-		{"conn_max_lifetime", func(c *Config) { c.Store.Kind, c.Store.DSN, c.Store.ConnMaxLifetime = "sql", "sqlite:///u.db", -time.Second }, "store.conn_max_lifetime: must be >= 0"},
+		{"conn_max_lifetime", func(c *Config) {
+			c.Store.Kind, c.Store.DSN, c.Store.ConnMaxLifetime = "sql", "sqlite:///u.db", -time.Second
+		}, "store.conn_max_lifetime: must be >= 0"},
 		{"query_timeout", func(c *Config) { c.Store.Kind, c.Store.DSN, c.Store.QueryTimeout = "sql", "sqlite:///u.db", 0 }, "store.query_timeout: must be positive"},
 		{"store path", func(c *Config) { c.Store.Kind = "file" }, "store.path: required when store.kind is file"},
 		{"plaintext password", func(c *Config) { c.Store.Users["alice"] = UserSpec{PasswordHash: "hunter2"} }, "store.users.alice.password_hash: not a bcrypt hash"},
