@@ -42,7 +42,9 @@ type Options struct {
 	// CacheSize bounds the Verifier's verified-token cache, in entries; 0 (or less) turns it off.
 	CacheSize int
 	// Revoked, when not nil, is asked about every token's jti on every Verify, cached or not;
-	// tokens without a jti are then refused, since they could not be revoked.
+	// tokens without a jti are then refused, since they could not be revoked. When it is also a
+	// SessionRevocations, it is asked IsTokenRevoked instead, so that ending a user's sessions
+	// refuses their older tokens too.
 	Revoked Revocations
 }
 
@@ -50,6 +52,16 @@ type Options struct {
 // makes Verify fail with ErrStateUnavailable.
 type Revocations interface {
 	IsRevoked(ctx context.Context, jti string) (bool, error)
+}
+
+// SessionRevocations is Revocations that can also end every session of a user at once.
+// IsTokenRevoked reports whether the token jti of subject, issued at issuedAt (whole seconds; the
+// zero time when the token has no iat), is refused: its jti is revoked, or its subject's sessions
+// were ended at or after issuedAt. It answers both in one call, on every Verify. An error means
+// "cannot tell" and makes Verify fail with ErrStateUnavailable.
+type SessionRevocations interface {
+	Revocations
+	IsTokenRevoked(ctx context.Context, jti, subject string, issuedAt time.Time) (bool, error)
 }
 
 func (o Options) now() func() time.Time {

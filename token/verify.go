@@ -20,7 +20,8 @@ type Verifier struct {
 	leeway   time.Duration
 	now      func() time.Time
 	revoked  Revocations
-	cache    *cache // nil when off
+	sessions SessionRevocations // revoked, when it can end sessions too
+	cache    *cache             // nil when off
 }
 
 // NewVerifier returns a Verifier accepting tokens signed by any key of keys, issued by o.Issuer for
@@ -35,6 +36,7 @@ func NewVerifier(keys *KeySet, o Options) *Verifier {
 		now:      o.now(),
 		revoked:  o.Revoked,
 	}
+	v.sessions, _ = o.Revoked.(SessionRevocations)
 	opts := []jwt.ParserOption{
 		// The algorithms of the configured keys; selectKey then pins the token's alg to the
 		// algorithm of the one key its kid names.
@@ -61,14 +63,15 @@ func NewVerifier(keys *KeySet, o Options) *Verifier {
 // Verify checks raw and returns its claims, a copy the caller may modify. Every failure wraps
 // ErrInvalid (see the package doc for the specific errors) except a revocation store failure,
 // which wraps ErrStateUnavailable. A token served from the verified-token cache has its time
-// limits checked again and its jti checked against the revocation store, like any other.
+// limits checked again and its jti (and, with SessionRevocations, its subject's sessions) checked
+// against the revocation store, like any other.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	if len(raw) > MaxTokenBytes {
 		return Claims{}, ErrTooLarge
 	}
 	if v.cache != nil {
 		if c, ok := v.cache.get(raw, v.now()); ok {
-			if err := v.checkRevoked(ctx, c.ID); err != nil {
+			if err := v.checkRevoked(ctx, c); err != nil {
 				return Claims{}, err
 			}
 			return c.Clone(), nil
@@ -78,7 +81,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	if err != nil {
 		return Claims{}, err
 	}
-	if err := v.checkRevoked(ctx, c.ID); err != nil {
+	if err := v.checkRevoked(ctx, c); err != nil {
 		return Claims{}, err
 	}
 	if v.cache != nil {
@@ -120,11 +123,17 @@ func (v *Verifier) parse(raw string) (Claims, error) {
 	return c, nil
 }
 
-func (v *Verifier) checkRevoked(ctx context.Context, jti string) error {
-	if v.revoked == nil {
+func (v *Verifier) checkRevoked(ctx context.Context, c Claims) error {
+	var revoked bool
+	var err error
+	switch {
+	case v.sessions != nil:
+		revoked, err = v.sessions.IsTokenRevoked(ctx, c.ID, c.Subject, c.IssuedAt)
+	case v.revoked != nil:
+		revoked, err = v.revoked.IsRevoked(ctx, c.ID)
+	default:
 		return nil
 	}
-	revoked, err := v.revoked.IsRevoked(ctx, jti)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStateUnavailable, err)
 	}
