@@ -75,9 +75,26 @@ func render(c *gin.Context, log *slog.Logger, err error) {
 		middleware.WriteError(c, http.StatusBadRequest, "invalid_request", "password longer than 72 bytes")
 	case errors.As(err, &reqErr):
 		middleware.WriteError(c, http.StatusBadRequest, "invalid_request", reqErr.msg)
+	case errors.Is(err, errWrongPassword):
+		c.Header("WWW-Authenticate", `Basic realm="`+middleware.Realm+`", charset="UTF-8"`)
+		c.Header("Cache-Control", "no-store")
+		middleware.WriteError(c, http.StatusUnauthorized, "invalid_credentials", errWrongPassword.Error())
+	case errors.Is(err, store.ErrUserExists):
+		middleware.WriteError(c, http.StatusConflict, "user_exists", "a user of that name exists")
+	case errors.Is(err, store.ErrReadOnly):
+		middleware.WriteError(c, http.StatusConflict, "read_only_store",
+			"the user store is read-only (store.kind: memory): change users in the configuration")
+	case errors.Is(err, store.ErrUnsupported):
+		middleware.WriteError(c, http.StatusConflict, "unsupported_by_store",
+			"the user store cannot hold this change (an htpasswd file holds no roles or disabled users; a users file keeps at least one user)")
+	case errors.Is(err, store.ErrNotFound):
+		middleware.WriteError(c, http.StatusNotFound, "not_found", "no such user")
+	case errors.Is(err, store.ErrInvalid):
+		middleware.WriteError(c, http.StatusBadRequest, "invalid_request", "invalid user data")
 	case errors.Is(err, errBadRefresh):
 		middleware.Unauthorized(c, "invalid_token", "refresh token is invalid, expired or already used")
-	case errors.Is(err, state.ErrUnavailable), errors.Is(err, token.ErrStateUnavailable), errors.Is(err, store.ErrNotLoaded):
+	case errors.Is(err, state.ErrUnavailable), errors.Is(err, token.ErrStateUnavailable), errors.Is(err, store.ErrNotLoaded),
+		errors.Is(err, store.ErrUnavailable):
 		log.Warn("dependency unavailable", slog.String("error", err.Error()))
 		c.Header("Retry-After", "1")
 		middleware.WriteError(c, http.StatusServiceUnavailable, "unavailable", "a dependency is unavailable, try again")

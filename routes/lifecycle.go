@@ -17,7 +17,7 @@ import (
 // handleRefresh spends a refresh token and answers with a new access token and a new refresh token
 // of the same family. A spent token presented again revokes its family (reuse detection); a user
 // who no longer exists or is disabled cannot refresh, and their family is revoked.
-func handleRefresh(users UserLookup, issuer *token.Issuer, st state.Store, refreshTTL time.Duration, o Observer) gin.HandlerFunc {
+func handleRefresh(users UserLookup, issuer *token.Issuer, st state.Store, refresh lifetime, o Observer) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
 		raw, err := refreshField(c, true)
@@ -44,7 +44,7 @@ func handleRefresh(users UserLookup, issuer *token.Issuer, st state.Store, refre
 			return
 		}
 		if err != nil || u.Disabled {
-			if rerr := st.RevokeFamily(ctx, r.Family, time.Now().Add(refreshTTL)); rerr != nil {
+			if rerr := st.RevokeFamily(ctx, r.Family, refresh.end()); rerr != nil {
 				_ = c.Error(rerr)
 				return
 			}
@@ -52,7 +52,7 @@ func handleRefresh(users UserLookup, issuer *token.Issuer, st state.Store, refre
 			return
 		}
 		middleware.SetUser(c, u.Name)
-		resp, err := issuePair(ctx, issuer, st, u, r.Family, refreshTTL)
+		resp, err := issuePair(ctx, issuer, st, u, r.Family, refresh)
 		if err != nil {
 			_ = c.Error(err)
 			return
@@ -64,7 +64,7 @@ func handleRefresh(users UserLookup, issuer *token.Issuer, st state.Store, refre
 // handleLogout revokes the presented access token (by jti, until its exp plus the leeway: it
 // verifies until then) and, when the body names a refresh token of the same user, that token's
 // whole family. It answers 204.
-func handleLogout(st state.Store, refreshTTL, leeway time.Duration, o Observer) gin.HandlerFunc {
+func handleLogout(st state.Store, refresh lifetime, leeway time.Duration, o Observer) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
 		cl, _ := middleware.ClaimsFrom(c)
@@ -83,7 +83,7 @@ func handleLogout(st state.Store, refreshTTL, leeway time.Duration, o Observer) 
 			r, err := st.SpendRefresh(ctx, token.HashRefreshToken(raw))
 			switch {
 			case err == nil && r.User == cl.Subject:
-				if err := st.RevokeFamily(ctx, r.Family, time.Now().Add(refreshTTL)); err != nil {
+				if err := st.RevokeFamily(ctx, r.Family, refresh.end()); err != nil {
 					_ = c.Error(err)
 					return
 				}

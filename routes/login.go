@@ -64,6 +64,15 @@ func (g *loginGuard) success(ctx context.Context, user, ip string) error {
 	return g.state.Reset(ctx, userKey(user, ip))
 }
 
+// lifetime is the refresh-token lifetime and the clock it runs on (the state backend's).
+type lifetime struct {
+	ttl time.Duration
+	now func() time.Time
+}
+
+// end is when a refresh token saved now expires.
+func (l lifetime) end() time.Time { return l.now().Add(l.ttl) }
+
 // tokenResponse is the body of a successful login or refresh.
 type tokenResponse struct {
 	AccessToken      string `json:"access_token"`
@@ -75,7 +84,7 @@ type tokenResponse struct {
 
 // handleLogin checks a password (Basic, JSON or form) and answers with an access token and a
 // refresh token of a new family. A locked-out (user, IP) or IP gets 429 even with the right password.
-func handleLogin(users Authenticator, issuer *token.Issuer, st state.Store, guard *loginGuard, refreshTTL time.Duration, o Observer) gin.HandlerFunc {
+func handleLogin(users Authenticator, issuer *token.Issuer, st state.Store, guard *loginGuard, refresh lifetime, o Observer) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
 		name, pass, err := credentials(c)
@@ -107,7 +116,7 @@ func handleLogin(users Authenticator, issuer *token.Issuer, st state.Store, guar
 			return
 		}
 		middleware.SetUser(c, u.Name)
-		resp, err := issuePair(ctx, issuer, st, u, "", refreshTTL)
+		resp, err := issuePair(ctx, issuer, st, u, "", refresh)
 		if err != nil {
 			o.Login("error")
 			_ = c.Error(err)
@@ -135,7 +144,7 @@ func loginOutcome(err error) string {
 }
 
 // issuePair issues an access token and a refresh token for u. family "" starts a new family.
-func issuePair(ctx context.Context, issuer *token.Issuer, st state.Store, u store.User, family string, refreshTTL time.Duration) (tokenResponse, error) {
+func issuePair(ctx context.Context, issuer *token.Issuer, st state.Store, u store.User, family string, life lifetime) (tokenResponse, error) {
 	access, cl, err := issuer.Issue(u.Name, u.Roles)
 	if err != nil {
 		return tokenResponse{}, err
@@ -147,7 +156,7 @@ func issuePair(ctx context.Context, issuer *token.Issuer, st state.Store, u stor
 	if err != nil {
 		return tokenResponse{}, err
 	}
-	exp := time.Now().Add(refreshTTL)
+	exp := life.end()
 	if err := st.SaveRefresh(ctx, hash, state.Refresh{User: u.Name, Family: family, ExpiresAt: exp}); err != nil {
 		return tokenResponse{}, err
 	}
@@ -156,7 +165,7 @@ func issuePair(ctx context.Context, issuer *token.Issuer, st state.Store, u stor
 		TokenType:        "Bearer",
 		ExpiresIn:        int64(cl.ExpiresAt.Sub(cl.IssuedAt).Seconds()),
 		RefreshToken:     refresh,
-		RefreshExpiresIn: int64(refreshTTL.Seconds()),
+		RefreshExpiresIn: int64(life.ttl.Seconds()),
 	}, nil
 }
 

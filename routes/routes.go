@@ -73,6 +73,16 @@ type Deps struct {
 	Gateway Gateway      // the forward-auth rules of /auth
 	Metrics http.Handler // served at /metrics when not nil
 	Observe Observer     // counts logins, verifications, revocations; may be nil
+	// Admin manages the users of /users and /me/password (every store implements store.Admin);
+	// nil: those routes answer 409 read_only_store.
+	Admin store.Admin
+	// Hasher hashes new passwords, in the slots logins use (nil: a Hasher of its own).
+	Hasher *store.Hasher
+	// HashCost is the bcrypt cost of new passwords (0: store.DefaultCost).
+	HashCost int
+	// Now is the clock of refresh-token expiries and session cut-offs (nil: time.Now): the clock of
+	// the Issuer, the Verifier and the state backend.
+	Now func() time.Time
 }
 
 // New returns tokengate's HTTP handler.
@@ -99,6 +109,13 @@ func New(d Deps) (http.Handler, error) {
 
 	guard := &loginGuard{state: d.State, policy: d.Login}
 	auth := middleware.Auth(observedVerifier{v: d.Verifier, o: d.Observe}, d.Lookup)
+	admin := newUserAdmin(d)
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	refresh := lifetime{ttl: d.RefreshTTL, now: now}
+	isAdmin := middleware.RequireRole("admin")
 
 	r.Use(
 		middleware.RequestID(),
@@ -121,13 +138,19 @@ func New(d Deps) (http.Handler, error) {
 	})
 
 	r.GET("/unprotected", handleUnprotected())
-	r.GET("/login", handleLogin(d.Users, d.Issuer, d.State, guard, d.RefreshTTL, d.Observe))
-	r.POST("/login", handleLogin(d.Users, d.Issuer, d.State, guard, d.RefreshTTL, d.Observe))
-	r.POST("/refresh", handleRefresh(d.Users, d.Issuer, d.State, d.RefreshTTL, d.Observe))
-	r.POST("/logout", auth, handleLogout(d.State, d.RefreshTTL, d.Leeway, d.Observe))
+	r.GET("/login", handleLogin(d.Users, d.Issuer, d.State, guard, refresh, d.Observe))
+	r.POST("/login", handleLogin(d.Users, d.Issuer, d.State, guard, refresh, d.Observe))
+	r.POST("/refresh", handleRefresh(d.Users, d.Issuer, d.State, refresh, d.Observe))
+	r.POST("/logout", auth, handleLogout(d.State, refresh, d.Leeway, d.Observe))
 	r.GET("/protected", auth, handleProtected())
 	r.GET("/me", auth, handleMe())
-	r.GET("/admin", auth, middleware.RequireRole("admin"), handleAdmin())
+	r.GET("/admin", auth, isAdmin, handleAdmin())
+	r.GET("/users", auth, isAdmin, handleListUsers(admin))
+	r.POST("/users", auth, isAdmin, handleAddUser(admin))
+	r.GET("/users/*name", auth, isAdmin, handleGetUser(admin))
+	r.PATCH("/users/*name", auth, isAdmin, handlePatchUser(admin))
+	r.DELETE("/users/*name", auth, isAdmin, handleDeleteUser(admin))
+	r.PUT("/me/password", auth, handleChangeOwnPassword(admin, d.Users, guard))
 	r.Match([]string{http.MethodGet, http.MethodHead}, "/.well-known/jwks.json", handleJWKS(d.JWKS, d.Discovery.MaxAge))
 	r.GET("/.well-known/openid-configuration", handleDiscovery(d.Discovery))
 	r.GET("/.well-known/oauth-authorization-server", handleDiscovery(d.Discovery))

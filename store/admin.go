@@ -107,6 +107,13 @@ func ValidatePassword(name, password string) error {
 	return nil
 }
 
+// ValidateRoles reports whether roles may be given to a user: each non-empty, at most
+// MaxNameBytes, without spaces or control characters. Its error wraps ErrInvalid.
+func ValidateRoles(roles []string) error {
+	_, err := checkNewRoles(roles)
+	return err
+}
+
 // checkNewUser validates what AddUser is given: the name, the hash and the roles.
 func checkNewUser(name string, e Entry) ([]string, error) {
 	if err := ValidateName(name); err != nil {

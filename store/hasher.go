@@ -71,6 +71,23 @@ func (h *Hasher) Compare(ctx context.Context, hash, password []byte) (bool, erro
 	}
 }
 
+// DefaultCost is the bcrypt cost of the hashes tokengate makes when none is given.
+const DefaultCost = 12
+
+// Hash returns a bcrypt hash of password at cost, as HashPassword does, made in one of the
+// Hasher's slots: a burst of password changes waits its turn like a burst of logins, and gets
+// ErrOverloaded like one.
+func (h *Hasher) Hash(ctx context.Context, password []byte, cost int) (string, error) {
+	if len(password) > MaxPasswordBytes {
+		return "", ErrPasswordTooLong
+	}
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	return HashPassword(password, cost)
+}
+
 // Slots returns how many compares may run at once.
 func (h *Hasher) Slots() int { return cap(h.slots) }
 
