@@ -22,6 +22,8 @@ var errNoUsers = errors.New("no users are configured (store.users is empty)")
 // app is everything serve and check-config build from a configuration.
 type app struct {
 	users    routes.Users
+	admin    store.Admin
+	hasher   *store.Hasher
 	closers  []func() error
 	keys     *token.KeySet
 	clients  map[string]routes.Client
@@ -49,8 +51,36 @@ func build(cfg *config.Config, log *slog.Logger, watch bool) (*app, error) {
 		a.observer = metrics.New()
 	}
 	hasher := store.NewHasher(cfg.Login.MaxConcurrentHashes, cfg.Login.HashWait)
-	a.hashSlots = hasher.Slots()
+	a.hashSlots, a.hasher = hasher.Slots(), hasher
 	switch cfg.Store.Kind {
+	case "sql":
+		ctx, cancel := context.WithTimeout(context.Background(), sqlOpenTimeout)
+		s, err := store.OpenSQL(ctx, cfg.Store.DSN, sqlOptions(cfg, hasher, log))
+		var n int
+		if err == nil {
+			n, err = s.Count(ctx)
+			if err != nil {
+				s.Close()
+			}
+		}
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("store.dsn: %s", strings.TrimPrefix(err.Error(), "store: "))
+		}
+		a.users, a.admin, a.userCount = s, s, n
+		a.userSource = "the " + s.Dialect() + " database " + cfg.Redacted().Store.DSN
+		a.closers = append(a.closers, s.Close)
+		a.ready = append(a.ready, routes.Check{Name: "store", Fn: func(ctx context.Context) error {
+			// /readyz shows this text: the database's address stays in the log.
+			if err := s.Ready(ctx); err != nil {
+				log.Warn("user database does not answer", slog.String("error", err.Error()))
+				return errors.New("the user database does not answer")
+			}
+			return nil
+		}})
+		if a.observer != nil {
+			a.observer.Reload(true, n)
+		}
 	case "file":
 		opts := store.FileOptions{Watch: watch && cfg.Store.Watch, Hasher: hasher, Logger: log}
 		if a.observer != nil {
@@ -60,7 +90,7 @@ func build(cfg *config.Config, log *slog.Logger, watch bool) (*app, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store.path: %s", strings.TrimPrefix(err.Error(), "store: "))
 		}
-		a.users, a.userCount, a.userSource = f, f.Len(), "users file "+cfg.Store.Path
+		a.users, a.admin, a.userCount, a.userSource = f, f, f.Len(), "users file "+cfg.Store.Path
 		a.closers = append(a.closers, f.Close)
 		a.ready = append(a.ready, routes.Check{Name: "store", Fn: func(context.Context) error { return f.Ready() }})
 	default:
@@ -72,7 +102,7 @@ func build(cfg *config.Config, log *slog.Logger, watch bool) (*app, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store.users: %s", strings.TrimPrefix(err.Error(), "store: "))
 		}
-		a.users, a.userCount, a.userSource = m, m.Len(), "store.users in the configuration"
+		a.users, a.admin, a.userCount, a.userSource = m, m, m.Len(), "store.users in the configuration"
 		a.ready = append(a.ready, routes.Check{Name: "store", Fn: func(context.Context) error {
 			if m.Len() == 0 {
 				return errNoUsers

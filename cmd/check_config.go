@@ -77,5 +77,8 @@ func checkConfig(sio IO, configFile string) error {
 	}
 	fmt.Fprintf(w, "server.public_url: %s\njwks kids: %s\nclients: %d %s\n",
 		publicURL, published, len(ids), strings.Join(ids, ", "))
+	if cfg.Store.Kind == "sql" {
+		fmt.Fprintf(w, "store.dsn: %s\n", r.Store.DSN)
+	}
 	return nil
 }

@@ -38,7 +38,7 @@ func TestHelpListsEverything(t *testing.T) {
 	}{
 		{[]string{"--help"}, []string{"serve", "check-config", "hash-password", "users", "keygen", "client-secret", "healthcheck", "version", "completion", "--config"}},
 		{[]string{"help"}, []string{"serve", "users", "completion"}},
-		{[]string{"help", "users"}, []string{"add", "passwd", "remove", "list", "--file", "--config"}},
+		{[]string{"help", "users"}, []string{"add", "passwd", "roles", "disable", "enable", "delete", "list", "--file", "--config"}},
 		{[]string{"users", "add", "--help"}, []string{"--role", "--disabled", "--cost", "4 to 16", "--file", "--config"}},
 		{[]string{"hash-password", "--help"}, []string{"--cost", "4 to 16", "72"}},
 		{[]string{"keygen", "-h"}, []string{"--alg", "--out", "--if-missing", "RS256, ES256 or EdDSA"}},
@@ -104,7 +104,7 @@ func TestFlagsAnywhere(t *testing.T) {
 		t.Fatalf("add: %q, %v", out, err)
 	}
 	out, _, _ = runCmd(t, "", nil, "users", "list", "--file", file)
-	if !strings.Contains(out, "bob\troles=ops,dev") || strings.Contains(out, "$2") {
+	if !strings.Contains(out, "bob\troles=dev,ops") || strings.Contains(out, "$2") { // roles are kept sorted
 		t.Errorf("list after add: %q", out)
 	}
 	// --config before the command.

@@ -102,6 +102,8 @@ func serve(ctx context.Context, sio IO, configFile string) error {
 			Algorithms: a.keys.Algorithms(), MaxAge: cfg.Token.JWKSMaxAge,
 		},
 		Clients: a.clients,
+		Admin:   a.admin,
+		Hasher:  a.hasher,
 	}
 	if a.observer != nil {
 		deps.Observe = a.observer
@@ -127,7 +129,7 @@ func serve(ctx context.Context, sio IO, configFile string) error {
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("version", Version()),
 		slog.String("config", configName(path)), slog.String("algorithm", cfg.Token.Algorithm),
-		slog.String("store", cfg.Store.Kind), slog.Int("users", a.userCount), slog.String("state", cfg.State.Backend),
+		slog.String("store", cfg.Store.Kind), slog.String("users_from", a.userSource), slog.Int("users", a.userCount), slog.String("state", cfg.State.Backend),
 		slog.Int("gomaxprocs", runtime.GOMAXPROCS(0)), slog.Int("hash_slots", a.hashSlots))
 
 	errc := make(chan error, 1)

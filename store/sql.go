@@ -62,7 +62,7 @@ type SQLOptions struct {
 	// MaxOpenConns bounds the connections to the database (0: DefaultMaxOpenConns).
 	MaxOpenConns int
 	// MaxIdleConns is how many idle connections are kept (0: MaxOpenConns, so that a busy pool
-	// does not reconnect all the time).
+	// does not reconnect all the time; negative: none).
 	MaxIdleConns int
 	// ConnMaxLifetime closes connections older than this, so that a pool moves to a failed-over
 	// server or a new DNS answer in time (0: DefaultConnMaxLifetime; negative: never).
@@ -134,8 +134,11 @@ func OpenSQL(ctx context.Context, dsn string, opts SQLOptions) (*SQL, error) {
 		maxOpen = DefaultMaxOpenConns
 	}
 	maxIdle := opts.MaxIdleConns
-	if maxIdle <= 0 {
+	switch {
+	case maxIdle == 0:
 		maxIdle = maxOpen
+	case maxIdle < 0:
+		maxIdle = 0
 	}
 	lifetime := opts.ConnMaxLifetime
 	switch {
