@@ -81,11 +81,25 @@ fi
 
 # The users of the run, hashed with tokengate's own hash-password at bcrypt's minimum cost (4) so the
 # run is fast (tokengate loads costs under 10 with a warning): alice (admin, the README's demo user),
-# bob (a non-admin) and carol (disabled).
+# bob (a non-admin) and carol (disabled). They live in a users file, a writable store, so that the
+# user-management requests run in full.
 secret=newman-test-secret-0123456789abcdef0123456789
 client_secret=newman-client-secret-0123456789abcdef0123456789
 client_hash=$(printf '%s' "$client_secret" | sha256sum | cut -d' ' -f1)
 hash() { printf '%s\n' "$1" | "$bin" hash-password --cost 4; }
+cat >"$tmp/users.yaml" <<YAML
+users:
+  alice:
+    password_hash: "$(hash pyconid)"
+    roles: [admin]
+  bob:
+    password_hash: "$(hash bob-password)"
+    roles: [user]
+  carol:
+    password_hash: "$(hash carol-password)"
+    roles: [user]
+    disabled: true
+YAML
 cat >"$tmp/config.yaml" <<YAML
 server:
   addr: "127.0.0.1:0"
@@ -93,18 +107,8 @@ token:
   secret: "$secret"
   ttl: 15m
 store:
-  kind: memory
-  users:
-    alice:
-      password_hash: "$(hash pyconid)"
-      roles: [admin]
-    bob:
-      password_hash: "$(hash bob-password)"
-      roles: [user]
-    carol:
-      password_hash: "$(hash carol-password)"
-      roles: [user]
-      disabled: true
+  kind: file
+  path: "$tmp/users.yaml"
 login:
   max_failures: 5
 state:
