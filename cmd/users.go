@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -93,6 +94,12 @@ func (m missingFile) SetRoles(context.Context, string, []string) error          
 func (m missingFile) SetDisabled(context.Context, string, bool) error              { return m.err }
 func (m missingFile) DeleteUser(context.Context, string) error                     { return m.err }
 
+// bufferedFile hides that a password file is an *os.File, so that readPassword reads its first
+// line instead of asking a terminal.
+type bufferedFile struct{ f *os.File }
+
+func (b bufferedFile) Read(p []byte) (int, error) { return b.f.Read(p) }
+
 // endSessions ends every session of user when the configuration's state backend is shared
 // (Redis), as the admin API does; with the in-process memory backend it says that sessions end at
 // their expiry.
@@ -116,9 +123,19 @@ func (t *usersTarget) endSessions(ctx context.Context, sio IO, user string) erro
 	return nil
 }
 
-// readNewPassword reads a new password of user name (see readPassword) and checks it.
-func readNewPassword(sio IO, name string) (string, error) {
-	pw, err := readPassword(sio.Stdin, sio.Stderr, true)
+// readNewPassword reads a new password of user name (see readPassword) from stdin, or from the
+// first line of passwordFile when it is set, and checks it.
+func readNewPassword(sio IO, name, passwordFile string) (string, error) {
+	in := sio.Stdin
+	if passwordFile != "" {
+		f, err := os.Open(passwordFile)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		in = bufferedFile{f}
+	}
+	pw, err := readPassword(in, sio.Stderr, true)
 	if err != nil {
 		return "", err
 	}
@@ -164,8 +181,9 @@ configuration's state backend is Redis; with the memory backend they end at thei
 	}
 
 	var roles []string
-	var disabled bool
+	var disabled, ifMissing bool
 	var cost int
+	var passwordFile string
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Add a user (password on stdin); creates a users file that does not exist",
@@ -176,7 +194,7 @@ configuration's state backend is Redis; with the memory backend they end at thei
 				return err
 			}
 			return run(c, func(ctx context.Context, t *usersTarget) error {
-				pw, err := readNewPassword(sio, name)
+				pw, err := readNewPassword(sio, name, passwordFile)
 				if err != nil {
 					return err
 				}
@@ -190,6 +208,10 @@ configuration's state backend is Redis; with the memory backend they end at thei
 				} else {
 					err = t.admin.AddUser(ctx, name, e)
 				}
+				if errors.Is(err, store.ErrUserExists) && ifMissing {
+					_, err = fmt.Fprintf(sio.Stdout, "%s exists in %s already: left as it is\n", name, t.name)
+					return err
+				}
 				if err != nil {
 					return err
 				}
@@ -201,6 +223,8 @@ configuration's state backend is Redis; with the memory backend they end at thei
 	add.Flags().StringArrayVar(&roles, "role", nil, "role to grant (repeat for more)")
 	add.Flags().BoolVar(&disabled, "disabled", false, "add the user disabled (cannot log in)")
 	add.Flags().IntVar(&cost, "cost", defaultCost, costUsage)
+	add.Flags().StringVar(&passwordFile, "password-file", "", "read the password from the first line of this file instead of stdin (a container secret)")
+	add.Flags().BoolVar(&ifMissing, "if-missing", false, "succeed without a change when the user exists (for a seeding job that runs at every start)")
 
 	var passwdCost int
 	passwd := &cobra.Command{
@@ -213,7 +237,7 @@ configuration's state backend is Redis; with the memory backend they end at thei
 				if _, err := t.admin.Lookup(ctx, name); err != nil {
 					return err
 				}
-				pw, err := readNewPassword(sio, name)
+				pw, err := readNewPassword(sio, name, "")
 				if err != nil {
 					return err
 				}

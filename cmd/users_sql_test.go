@@ -154,3 +154,27 @@ func TestUsersEndSessionsThroughRedis(t *testing.T) {
 		t.Errorf("memory state backend: %q, %v; want a note that sessions end at expiry", errOut, err)
 	}
 }
+
+// TestUsersAddSeed: add --password-file --if-missing, as a seeding job runs it at every start.
+func TestUsersAddSeed(t *testing.T) {
+	env := []string{"TOKENGATE_STORE_KIND=sql", "TOKENGATE_STORE_DSN=sqlite://" + filepath.Join(t.TempDir(), "users.db")}
+	pwFile := writeFile(t, "pw", "seed-password\nignored second line\n")
+	args := []string{"users", "add", "alice", "--role", "admin", "--password-file", pwFile, "--if-missing", "--cost", "4"}
+	for i, want := range []string{"added alice", "alice exists in sqlite://"} {
+		out, _, err := runCmd(t, "", env, args...)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("run %d: %q, %v; want %q", i+1, out, err, want)
+		}
+	}
+	if _, _, err := runCmd(t, "", env, args[:len(args)-3]...); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("without --if-missing: error = %v, want one saying alice exists", err)
+	}
+	s, err := store.OpenSQL(t.Context(), strings.TrimPrefix(env[1], "TOKENGATE_STORE_DSN="), store.SQLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Authenticate(t.Context(), "alice", "seed-password"); err != nil {
+		t.Errorf("alice cannot log in with the password of the file: %v", err)
+	}
+}
