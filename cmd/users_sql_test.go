@@ -178,3 +178,31 @@ func TestUsersAddSeed(t *testing.T) {
 		t.Errorf("alice cannot log in with the password of the file: %v", err)
 	}
 }
+
+// TestCheckConfigSQL: check-config opens the database (and brings its schema up to date), counts
+// its users and shows the DSN with its password masked; an unreachable database is one problem
+// naming store.dsn, without the password.
+func TestCheckConfigSQL(t *testing.T) {
+	dsn := strings.Replace(pgtest.DSN(t), "postgres://postgres@", "postgres://postgres:s3cret-pw@", 1)
+	env := []string{"TOKENGATE_STORE_KIND=sql", "TOKENGATE_STORE_DSN=" + dsn, "TOKENGATE_TOKEN_SECRET=" + strings.Repeat("k", 32)}
+	if _, _, err := runCmd(t, "alice-password\n", env, "users", "add", "alice", "--cost", "4"); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := runCmd(t, "", env, "check-config")
+	if err != nil {
+		t.Fatalf("check-config: %v\n%s", err, errOut)
+	}
+	for _, want := range []string{"users: 1 from the postgres database postgres://postgres:***@127.0.0.1:", "store.kind: sql", "store.dsn: postgres://postgres:***@"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check-config output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out+errOut, "s3cret-pw") {
+		t.Errorf("check-config shows the DSN's password:\n%s%s", out, errOut)
+	}
+	env[1] = "TOKENGATE_STORE_DSN=postgres://postgres:s3cret-pw@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"
+	_, errOut, err = runCmd(t, "", env, "check-config")
+	if err == nil || !strings.Contains(errOut, "store.dsn: ") || strings.Contains(errOut, "s3cret-pw") {
+		t.Errorf("check-config on an unreachable database: %v\n%s", err, errOut)
+	}
+}
