@@ -94,6 +94,21 @@ func (m missingFile) SetRoles(context.Context, string, []string) error          
 func (m missingFile) SetDisabled(context.Context, string, bool) error              { return m.err }
 func (m missingFile) DeleteUser(context.Context, string) error                     { return m.err }
 
+// readHashFile reads a bcrypt hash from the first line of path. The hash was made before (it is a
+// user's moving from another store), so the rules of new passwords cannot apply to it.
+func readHashFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	h := strings.TrimSuffix(line, "\r")
+	if !strings.HasPrefix(h, "$2") {
+		return "", fmt.Errorf("%s: the first line is not a bcrypt hash ($2a$, $2b$ or $2y$)", path)
+	}
+	return h, nil
+}
+
 // bufferedFile hides that a password file is an *os.File, so that readPassword reads its first
 // line instead of asking a terminal.
 type bufferedFile struct{ f *os.File }
@@ -183,7 +198,7 @@ configuration's state backend is Redis; with the memory backend they end at thei
 	var roles []string
 	var disabled, ifMissing bool
 	var cost int
-	var passwordFile string
+	var passwordFile, hashFile string
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Add a user (password on stdin); creates a users file that does not exist",
@@ -194,11 +209,16 @@ configuration's state backend is Redis; with the memory backend they end at thei
 				return err
 			}
 			return run(c, func(ctx context.Context, t *usersTarget) error {
-				pw, err := readNewPassword(sio, name, passwordFile)
-				if err != nil {
-					return err
+				var h string
+				var err error
+				if hashFile != "" {
+					h, err = readHashFile(hashFile)
+				} else {
+					var pw string
+					if pw, err = readNewPassword(sio, name, passwordFile); err == nil {
+						h, err = store.HashPassword([]byte(pw), cost)
+					}
 				}
-				h, err := store.HashPassword([]byte(pw), cost)
 				if err != nil {
 					return err
 				}
@@ -224,6 +244,8 @@ configuration's state backend is Redis; with the memory backend they end at thei
 	add.Flags().BoolVar(&disabled, "disabled", false, "add the user disabled (cannot log in)")
 	add.Flags().IntVar(&cost, "cost", defaultCost, costUsage)
 	add.Flags().StringVar(&passwordFile, "password-file", "", "read the password from the first line of this file instead of stdin (a container secret)")
+	add.Flags().StringVar(&hashFile, "password-hash-file", "", "take the user's bcrypt hash, made before, from the first line of this file (moving a user from a users file or the configuration)")
+	add.MarkFlagsMutuallyExclusive("password-file", "password-hash-file")
 	add.Flags().BoolVar(&ifMissing, "if-missing", false, "succeed without a change when the user exists (for a seeding job that runs at every start)")
 
 	var passwdCost int

@@ -177,6 +177,23 @@ func TestUsersAddSeed(t *testing.T) {
 	if _, err := s.Authenticate(t.Context(), "alice", "seed-password"); err != nil {
 		t.Errorf("alice cannot log in with the password of the file: %v", err)
 	}
+	// A hash made before moves as it is, whatever its password (the rules of new passwords
+	// cannot be checked on a hash).
+	h, err := store.HashPassword([]byte("short"), store.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashFile := writeFile(t, "hash", h+"\n")
+	if out, _, err := runCmd(t, "", env, "users", "add", "bob", "--password-hash-file", hashFile); err != nil || !strings.Contains(out, "added bob") {
+		t.Fatalf("add --password-hash-file: %q, %v", out, err)
+	}
+	if _, err := s.Authenticate(t.Context(), "bob", "short"); err != nil {
+		t.Errorf("bob cannot log in with the password of the moved hash: %v", err)
+	}
+	notHash := writeFile(t, "nothash", "short\n")
+	if _, _, err := runCmd(t, "", env, "users", "add", "carol", "--password-hash-file", notHash); err == nil || !strings.Contains(err.Error(), "not a bcrypt hash") {
+		t.Errorf("add --password-hash-file with a password in it: error = %v, want a refusal", err)
+	}
 }
 
 // TestCheckConfigSQL: check-config opens the database (and brings its schema up to date), counts
