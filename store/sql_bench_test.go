@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tokengate/tokengate/internal/pgtest"
 )
@@ -102,6 +103,35 @@ func BenchmarkLoginRead(b *testing.B) {
 				var disabled sql.NullBool
 				if err := s.auth.QueryRowContext(ctx, "alice").Scan(&cost, &hash, &roles, &disabled); err != nil || !hash.Valid {
 					b.Fatalf("login query: %v (found %v)", err, hash.Valid)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkLoginCompared logs in on every store in turn within each iteration, so that all stores
+// meet the same machine load, and reports each store's mean time per login (ms/login-NAME) and
+// its ratio to the memory store's (ratio-NAME): what a store adds to a login, bcrypt at cost 10
+// included, with the noise of a shared machine spread evenly.
+func BenchmarkLoginCompared(b *testing.B) {
+	stores := benchStores(b)
+	for _, c := range []struct{ name, user string }{{"known", "alice"}, {"unknown", "mallory"}} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := b.Context()
+			total := make([]time.Duration, len(stores))
+			n := 0
+			for b.Loop() {
+				for i, st := range stores {
+					start := time.Now()
+					_, _ = st.s.Authenticate(ctx, c.user, "alice-password")
+					total[i] += time.Since(start)
+				}
+				n++
+			}
+			for i, st := range stores {
+				b.ReportMetric(float64(total[i].Microseconds())/1000/float64(n), "ms/login-"+st.name)
+				if i > 0 {
+					b.ReportMetric(float64(total[i])/float64(total[0]), "ratio-"+st.name)
 				}
 			}
 		})
