@@ -138,13 +138,23 @@ func (m *Memory) UserCutOff(_ context.Context, user string) (time.Time, error) {
 	return time.Time{}, nil
 }
 
-// IsTokenRevoked implements [Store.IsTokenRevoked].
+// IsTokenRevoked implements [Store.IsTokenRevoked]. It runs on every verified request, so it reads
+// both answers under one read lock.
 func (m *Memory) IsTokenRevoked(ctx context.Context, jti, user string, issuedAt time.Time) (bool, error) {
-	if revoked, err := m.IsRevoked(ctx, jti); revoked || err != nil {
-		return revoked, err
+	m.mu.RLock()
+	until, revoked := m.revoked[jti]
+	c, cut := m.cutoffs[user]
+	m.mu.RUnlock()
+	now := m.now()
+	switch {
+	case revoked && live(now, until):
+		return true, nil
+	case cut && live(now, c.until) && cutOffRefuses(c.at, issuedAt):
+		return true, nil
+	case revoked:
+		return m.IsRevoked(ctx, jti) // expired: IsRevoked drops it (or finds it revoked again)
 	}
-	at, err := m.UserCutOff(ctx, user)
-	return cutOffRefuses(at, issuedAt), err
+	return false, nil
 }
 
 // SaveRefresh implements [Store.SaveRefresh].
