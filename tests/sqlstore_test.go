@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -34,18 +33,14 @@ log:
 `, testSecret, dsn, redisURL)
 }
 
-// runCLI runs the plain binary with args, stdin and env, and fails the test unless it succeeds.
+// runCLI runs the binary with args, stdin and env, and fails the test unless it succeeds.
 func runCLI(t *testing.T, stdin string, env []string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(plainBinary, args...)
-	cmd.Dir = t.TempDir()
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("tokengate %v: %v\n%s", args, err, out)
+	out, errOut, code := run(t, t.TempDir(), stdin, env, args...)
+	if code != 0 {
+		t.Fatalf("tokengate %v: exit %d\n%s%s", args, code, out, errOut)
 	}
-	return string(out)
+	return out
 }
 
 // TestSQLReplicas: two tokengate processes on one PostgreSQL and one Redis. A user created on one
@@ -62,14 +57,13 @@ func TestSQLReplicas(t *testing.T) {
 	if !strings.Contains(out, "added root to postgres://postgres@127.0.0.1:") {
 		t.Errorf("users add: %q", out)
 	}
-	// Production-speed bcrypt: new users get the default cost.
 	dir := t.TempDir()
 	cfg := dir + "/config.yaml"
 	if err := os.WriteFile(cfg, []byte(sqlConfig(dsn, redisURL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a := startBinary(t, plainBinary, dir, []string{"serve", "--config", cfg})
-	b := startBinary(t, plainBinary, dir, []string{"serve", "--config", cfg})
+	a := startIn(t, dir, []string{"serve", "--config", cfg})
+	b := startIn(t, dir, []string{"serve", "--config", cfg})
 	root := "Bearer " + a.accessToken(t, "root", "root-password")
 	send := func(s *server, method, path, body string) response {
 		t.Helper()
