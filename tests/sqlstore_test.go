@@ -1,6 +1,8 @@
 package tests
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,8 +14,10 @@ import (
 	"github.com/tokengate/tokengate/internal/redistest"
 )
 
-// sqlConfig is a config on the sql store at dsn and the Redis state backend at redisURL.
+// sqlConfig is a config on the sql store at dsn and the Redis state backend at redisURL, with the
+// introspection client "downstream" (dsClientSecret).
 func sqlConfig(dsn, redisURL string) string {
+	sum := sha256.Sum256([]byte(dsClientSecret))
 	return fmt.Sprintf(`
 server:
   addr: "127.0.0.1:0"
@@ -30,7 +34,10 @@ state:
 log:
   level: info
   format: json
-`, testSecret, dsn, redisURL)
+clients:
+  downstream:
+    secret_sha256: %q
+`, testSecret, dsn, redisURL, hex.EncodeToString(sum[:]))
 }
 
 // runCLI runs the binary with args, stdin and env, and fails the test unless it succeeds.
@@ -85,6 +92,9 @@ func TestSQLReplicas(t *testing.T) {
 		if r := b.get(t, "/protected", "Authorization", "Bearer "+access); r.Status != http.StatusOK {
 			t.Fatalf("carol on b: %d %s", r.Status, r.Body) // and b has her token cached now
 		}
+		if r := b.introspect(t, "downstream", dsClientSecret, access); r.Status != 200 || !strings.Contains(string(r.Body), `"active":true`) {
+			t.Fatalf("/introspect on b before: %d %s", r.Status, r.Body)
+		}
 
 		// Disabled on a: refused on b at once, cached or not, refresh and login too.
 		if r := send(a, http.MethodPatch, "/users/carol", `{"disabled":true}`); r.Status != http.StatusOK {
@@ -92,6 +102,15 @@ func TestSQLReplicas(t *testing.T) {
 		}
 		wantError(t, b.get(t, "/protected", "Authorization", "Bearer "+access), 401, "invalid_token")
 		wantError(t, a.get(t, "/protected", "Authorization", "Bearer "+access), 401, "invalid_token")
+		// The gateway and introspection verify alike.
+		r = b.get(t, "/auth", "X-Forwarded-Method", "GET", "X-Forwarded-Host", "app", "X-Forwarded-Uri", "/api/x",
+			"Authorization", "Bearer "+access)
+		if r.Status != http.StatusUnauthorized {
+			t.Errorf("/auth on b with the disabled user's token: %d %s, want 401", r.Status, r.Body)
+		}
+		if r := b.introspect(t, "downstream", dsClientSecret, access); r.Status != 200 || strings.TrimSpace(string(r.Body)) != `{"active":false}` {
+			t.Errorf("/introspect on b: %d %s, want {\"active\":false}", r.Status, r.Body)
+		}
 		wantError(t, b.refresh(t, body["refresh_token"].(string)), 401, "invalid_token")
 		r = b.postJSON(t, "/login", `{"username":"carol","password":"carol-password"}`)
 		wantError(t, r, 401, "invalid_credentials")
