@@ -18,17 +18,20 @@ import (
 
 // loginGuard counts failed logins per (user, client IP) and per client IP, and locks a key out for
 // policy.Lockout once it reaches its limit (MaxFailures, and 4× that per IP against spraying).
+// scope keeps the counts of one kind of caller apart from another's: failed logins from a shared
+// address must not lock out the introspection clients there, nor the reverse.
 type loginGuard struct {
 	state  state.Store
 	policy LoginPolicy
+	scope  string // "" for logins, "client:" for introspection clients
 }
 
-func userKey(user, ip string) string { return "u:" + ip + ":" + user }
-func ipKey(ip string) string         { return "ip:" + ip }
+func (g *loginGuard) userKey(user, ip string) string { return g.scope + "u:" + ip + ":" + user }
+func (g *loginGuard) ipKey(ip string) string         { return g.scope + "ip:" + ip }
 
 // check returns a *lockedError when either key is locked out.
 func (g *loginGuard) check(ctx context.Context, user, ip string) error {
-	for _, k := range [...]string{userKey(user, ip), ipKey(ip)} {
+	for _, k := range [...]string{g.userKey(user, ip), g.ipKey(ip)} {
 		left, err := g.state.Locked(ctx, k)
 		if err != nil {
 			return err
@@ -45,7 +48,7 @@ func (g *loginGuard) fail(ctx context.Context, user, ip string) error {
 	limits := [...]struct {
 		key   string
 		limit int
-	}{{userKey(user, ip), g.policy.MaxFailures}, {ipKey(ip), 4 * g.policy.MaxFailures}}
+	}{{g.userKey(user, ip), g.policy.MaxFailures}, {g.ipKey(ip), 4 * g.policy.MaxFailures}}
 	for _, l := range limits {
 		n, err := g.state.Fail(ctx, l.key, g.policy.Window)
 		if err != nil {
@@ -61,7 +64,7 @@ func (g *loginGuard) fail(ctx context.Context, user, ip string) error {
 }
 
 func (g *loginGuard) success(ctx context.Context, user, ip string) error {
-	return g.state.Reset(ctx, userKey(user, ip))
+	return g.state.Reset(ctx, g.userKey(user, ip))
 }
 
 // lifetime is the refresh-token lifetime and the clock it runs on (the state backend's).

@@ -204,6 +204,7 @@ func TestUserAdminRoutes(t *testing.T) {
 		`{"username":"davedave","password":"davedave"}`,
 		`{"username":"dave","password":"` + strings.Repeat("p", 73) + `"}`,
 		`{"username":"dave","password":"long-enough","roles":["a b"]}`,
+		`{"username":"dave","password":"long-enough","roles":["viewer,admin"]}`,
 		`{"username":"dave","password":"long-enough","role":["admin"]}`,
 		`{"username":"dave"}`,
 		`{"username":"dave","password":7}`,
@@ -219,12 +220,17 @@ func TestUserAdminRoutes(t *testing.T) {
 	a.do(http.MethodGet, "/users/nobody", root, "", http.StatusNotFound, "not_found")
 	a.do(http.MethodGet, "/users/CAROL", root, "", http.StatusNotFound, "not_found")
 
-	// Patch roles: sessions go on.
+	// Patch roles: the sessions end (a token carries its roles), a new login has the new roles.
 	w = a.do(http.MethodPatch, "/users/carol", root, `{"roles":["ops"]}`, http.StatusOK, "")
 	if got, want := strings.TrimSpace(w.Body.String()), `{"username":"carol","roles":["ops"],"disabled":false}`; got != want {
 		t.Errorf("PATCH roles = %s, want %s", got, want)
 	}
+	a.do(http.MethodGet, "/protected", carol.Access, "", http.StatusUnauthorized, "invalid_token")
+	a.refresh(carol.Refresh, http.StatusUnauthorized)
+	a.clk.Add(time.Second) // a token of the cut-off's own second is refused
+	carol = a.login("carol", "carol-password", http.StatusOK)
 	a.do(http.MethodGet, "/protected", carol.Access, "", http.StatusOK, "")
+	a.do(http.MethodGet, "/admin", carol.Access, "", http.StatusForbidden, "insufficient_scope")
 	a.do(http.MethodPatch, "/users/carol", root, `{}`, http.StatusBadRequest, "invalid_request")
 	a.do(http.MethodPatch, "/users/nobody", root, `{"roles":[]}`, http.StatusNotFound, "not_found")
 	a.do(http.MethodPatch, "/users/carol", root, `{"password":"carol"}`, http.StatusBadRequest, "invalid_request")
