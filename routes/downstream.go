@@ -132,7 +132,6 @@ type activeToken struct {
 	TokenType string   `json:"token_type"`
 }
 
-
 // handleIntrospect answers RFC 7662 introspection requests of configured clients: HTTP Basic with
 // the client id and secret (form-encoded first, RFC 6749 §2.3.1), the token in a form field.
 // Wrong or missing client credentials → 401 with a Basic challenge, counted for the lock-out like
