@@ -63,6 +63,9 @@ func handleDiscovery(d Discovery) gin.HandlerFunc {
 				scheme = "https"
 			}
 			b = scheme + "://" + c.Request.Host
+			// The document depends on the Host header: a shared cache must not hand one client's
+			// answer (say, with a Host an attacker chose) to another.
+			c.Header("Vary", "Host")
 		}
 		c.Header("Cache-Control", cacheControl)
 		c.Header("Access-Control-Allow-Origin", "*")
