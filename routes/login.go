@@ -102,6 +102,9 @@ func handleLogin(users Authenticator, issuer *token.Issuer, st state.Store, guar
 			_ = c.Error(err)
 			return
 		}
+		// The session starts when the password is checked: a cut-off (a password change, a
+		// disable) that lands while the check runs ends it, though its tokens come after.
+		authAt := refresh.now()
 		u, err := users.Authenticate(ctx, name, pass)
 		if errors.Is(err, store.ErrInvalidCredentials) {
 			if ferr := guard.fail(ctx, name, ip); ferr != nil {
@@ -119,7 +122,7 @@ func handleLogin(users Authenticator, issuer *token.Issuer, st state.Store, guar
 			return
 		}
 		middleware.SetUser(c, u.Name)
-		resp, err := issuePair(ctx, issuer, st, u, "", refresh)
+		resp, err := issuePair(ctx, issuer, st, u, "", authAt, refresh)
 		if err != nil {
 			o.Login("error")
 			_ = c.Error(err)
@@ -146,9 +149,10 @@ func loginOutcome(err error) string {
 	}
 }
 
-// issuePair issues an access token and a refresh token for u. family "" starts a new family.
-func issuePair(ctx context.Context, issuer *token.Issuer, st state.Store, u store.User, family string, life lifetime) (tokenResponse, error) {
-	access, cl, err := issuer.Issue(u.Name, u.Roles)
+// issuePair issues an access token and a refresh token for u, in the session whose login checked
+// the password at authAt. family "" starts a new family.
+func issuePair(ctx context.Context, issuer *token.Issuer, st state.Store, u store.User, family string, authAt time.Time, life lifetime) (tokenResponse, error) {
+	access, cl, err := issuer.IssueSession(u.Name, u.Roles, authAt)
 	if err != nil {
 		return tokenResponse{}, err
 	}
@@ -160,7 +164,7 @@ func issuePair(ctx context.Context, issuer *token.Issuer, st state.Store, u stor
 		return tokenResponse{}, err
 	}
 	exp := life.end()
-	if err := st.SaveRefresh(ctx, hash, state.Refresh{User: u.Name, Family: family, ExpiresAt: exp}); err != nil {
+	if err := st.SaveRefresh(ctx, hash, state.Refresh{User: u.Name, Family: family, ExpiresAt: exp, AuthTime: authAt}); err != nil {
 		return tokenResponse{}, err
 	}
 	return tokenResponse{
