@@ -22,16 +22,16 @@ const jtiBytes = 16
 // Claims are the verified contents of an access token. Times have second precision, in UTC;
 // a time the token does not carry is the zero time. Slices belong to the caller.
 type Claims struct {
-	Subject   string   // sub: the user name
-	Roles     []string // roles, nil when the token has none
-	Issuer    string   // iss
-	Audience  []string // aud (tokengate issues exactly one)
-	ID        string   // jti: the key for revocation
-	IssuedAt  time.Time
+	Subject  string   // sub: the user name
+	Roles    []string // roles, nil when the token has none
+	Issuer   string   // iss
+	Audience []string // aud (tokengate issues exactly one)
+	ID       string   // jti: the key for revocation
+	IssuedAt time.Time
 	// AuthTime is when the login this token comes from checked the user's password (auth_time,
 	// OpenID Connect Core §2), when the issuer set it; tokens a refresh issues keep their login's.
 	// A user's sessions that end at a cut-off end by it.
-	AuthTime time.Time
+	AuthTime  time.Time
 	NotBefore time.Time
 	ExpiresAt time.Time
 }
