@@ -279,7 +279,7 @@ configuration's state backend is Redis; with the memory backend they end at thei
 
 	setRoles := &cobra.Command{
 		Use:   "roles NAME [ROLE...]",
-		Short: "Replace a user's roles (none: no roles)",
+		Short: "Replace a user's roles (none: no roles) and end their sessions",
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) < 1 {
 				return UsageError{fmt.Sprintf("%s wants a user name and its roles (see %s --help)", c.CommandPath(), c.CommandPath())}
@@ -292,8 +292,9 @@ configuration's state backend is Redis; with the memory backend they end at thei
 				if err := t.admin.SetRoles(ctx, name, roles); err != nil {
 					return err
 				}
-				_, err := fmt.Fprintf(sio.Stdout, "set the roles of %s in %s to [%s]\n", name, t.name, strings.Join(roles, " "))
-				return err
+				fmt.Fprintf(sio.Stdout, "set the roles of %s in %s to [%s]\n", name, t.name, strings.Join(roles, " "))
+				// Tokens carry the roles they were issued with: old ones must not outlive the change.
+				return t.endSessions(ctx, sio, name)
 			})
 		},
 	}

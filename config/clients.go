@@ -17,9 +17,10 @@ const clientsKey = "clients"
 
 // ClientSpec is one caller of POST /introspect: the schema of a clients entry.
 type ClientSpec struct {
-	// SecretSHA256 is the hex SHA-256 of the client's secret exactly as the client sends it
-	// (tokengate client-secret prints a new secret and its hash). The secret itself is never
-	// configured.
+	// SecretSHA256 is the hex SHA-256 of the client's secret, as it reads once form-decoded (RFC
+	// 6749 §2.3.1: clients form-encode the id and secret inside HTTP Basic; tokengate
+	// client-secret prints a new secret that needs no encoding, and its hash). The secret itself
+	// is never configured.
 	SecretSHA256 string `yaml:"secret_sha256" mapstructure:"secret_sha256"`
 }
 

@@ -37,8 +37,8 @@ func FuzzNewRequest(f *testing.F) {
 		if strings.Contains(p, "//") {
 			t.Fatalf("path %q of %q has a duplicate slash", p, uri)
 		}
-		if strings.ContainsAny(p, "\\%") {
-			t.Fatalf("path %q of %q has a '\\' or '%%' (an encoded separator once decoded again)", p, uri)
+		if strings.ContainsAny(p, "\\%;") {
+			t.Fatalf("path %q of %q has a '\\', '%%' (an encoded separator once decoded again) or ';' (a servlet parameter)", p, uri)
 		}
 		if !utf8.ValidString(p) {
 			t.Fatalf("path %q of %q is not UTF-8", p, uri)

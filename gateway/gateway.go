@@ -159,13 +159,16 @@ func (c *rule) matchPath(p string) bool {
 	if len(c.prefixes) == 0 && len(c.exactPaths) == 0 {
 		return true
 	}
+	// Upstreams differ on a trailing slash (Express serves a mount "/x" at "/x/", Spring 5 an
+	// "/x" mapping at "/x/"), so "/x" and "/x/" are one path here: an exact rule matches both, and
+	// a prefix rule "/x/" matches "/x" itself too.
 	for _, e := range c.exactPaths {
-		if p == e {
+		if p == e || len(p) == len(e)+1 && p[len(p)-1] == '/' && strings.HasPrefix(p, e) {
 			return true
 		}
 	}
 	for _, pre := range c.prefixes {
-		if strings.HasPrefix(p, pre) {
+		if strings.HasPrefix(p, pre) || p == pre[:len(pre)-1] {
 			return true
 		}
 	}

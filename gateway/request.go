@@ -27,6 +27,7 @@ const (
 	errDotSegment  = requestError("ambiguous original path: it holds a dot segment")
 	errEncodedSep  = requestError("ambiguous original path: it holds an encoded '/', '\\' or '%'")
 	errBackslash   = requestError("ambiguous original path: it holds a '\\'")
+	errParam       = requestError("ambiguous original path: it holds a ';' (servlet containers drop ';' parameters from segments)")
 	errControl     = requestError("the original path holds a control character")
 	errInvalidUTF8 = requestError("the original path is not valid UTF-8 once decoded")
 )
@@ -45,9 +46,9 @@ type Request struct {
 //
 // Proxies send the upstream the raw path, which the upstream may read differently from us, so an
 // ambiguous path is refused rather than cleaned: a dot segment (".", "..", plain or
-// percent-encoded in any case, also before a ';' parameter as in "..;"), an encoded '/', '\' or
-// '%', a '\' of any kind, a control character, malformed percent-encoding or a path that is not
-// UTF-8 once decoded. Duplicate slashes are merged, as nginx does. Every error wraps ErrInvalid.
+// percent-encoded in any case), an encoded '/', '\' or '%', a '\' or a ';' of any kind (servlet
+// containers read "/admin;x/" as "/admin/" and "/..;/" as "/../"), a control character, malformed
+// percent-encoding or a path that is not UTF-8 once decoded. Duplicate slashes are merged, as nginx does. Every error wraps ErrInvalid.
 func NewRequest(method, host, uri string) (Request, error) {
 	var r Request
 	var err error
@@ -258,6 +259,8 @@ func plainPath(p string) (clean bool, err error) {
 				return false, nil
 			case c == '\\':
 				return false, errBackslash
+			case c == ';':
+				return false, errParam
 			case c < 0x20 || c == 0x7f:
 				return false, errControl
 			case c != '/':
@@ -276,8 +279,8 @@ func plainPath(p string) (clean bool, err error) {
 	return true, nil
 }
 
-// decodeSegment percent-decodes one raw path segment, refusing '\', control characters,
-// malformed escapes and escapes of '/', '\' or '%'.
+// decodeSegment percent-decodes one raw path segment, refusing '\', ';', control characters,
+// malformed escapes and escapes of '/', '\', '%' or ';'.
 func decodeSegment(seg string) (string, error) {
 	n := 0
 	for i := 0; i < len(seg); i++ {
@@ -285,6 +288,8 @@ func decodeSegment(seg string) (string, error) {
 		switch {
 		case c == '\\':
 			return "", errBackslash
+		case c == ';':
+			return "", errParam
 		case c < 0x20 || c == 0x7f:
 			return "", errControl
 		case c == '%':
@@ -311,6 +316,8 @@ func decodeSegment(seg string) (string, error) {
 		switch {
 		case d == '/' || d == '\\' || d == '%':
 			return "", errEncodedSep
+		case d == ';':
+			return "", errParam
 		case d < 0x20 || d == 0x7f:
 			return "", errControl
 		}
@@ -331,12 +338,8 @@ func checkSegment(dec string) error {
 	return nil
 }
 
-// isDotSegment reports whether seg is "." or "..", also when followed by a ';' parameter: Java
-// servlet containers read "/..;/" as "/../".
+// isDotSegment reports whether seg is "." or "..".
 func isDotSegment(seg string) bool {
-	if i := strings.IndexByte(seg, ';'); i >= 0 {
-		seg = seg[:i]
-	}
 	return seg == "." || seg == ".."
 }
 

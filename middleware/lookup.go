@@ -111,15 +111,16 @@ func fromHeader(h http.Header) (string, bool, error) {
 	return tok, true, nil
 }
 
-// fromQuery reads the name parameter of the raw query. A query net/url cannot parse (a bad escape,
-// a ';' separator some servers split on) is refused rather than read one way here and another way
-// elsewhere.
+// fromQuery reads the name parameter of the raw query. A part of the query that net/url cannot
+// parse (a bad escape, a ';' that some servers split on) is refused when it could carry the
+// parameter, rather than read one way here and another way elsewhere; any other such part is
+// ignored, as net/url ignores it.
 func fromQuery(raw, name string) (string, bool, error) {
 	if raw == "" || name == "" {
 		return "", false, nil
 	}
 	vals, err := url.ParseQuery(raw)
-	if err != nil {
+	if err != nil && ambiguousQuery(raw, name) {
 		return "", false, badRequest("malformed query string")
 	}
 	v, ok := vals[name]
@@ -132,6 +133,26 @@ func fromQuery(raw, name string) (string, bool, error) {
 		return "", false, badRequest("empty " + name + " parameter")
 	}
 	return v[0], true, nil
+}
+
+// ambiguousQuery reports whether a part of raw that net/url refuses could name the parameter
+// name: a ';'-separated piece of it does, or its name does not unescape.
+func ambiguousQuery(raw, name string) bool {
+	for _, part := range strings.Split(raw, "&") {
+		k, v, _ := strings.Cut(part, "=")
+		_, kerr := url.QueryUnescape(k)
+		_, verr := url.QueryUnescape(v)
+		if kerr == nil && verr == nil && !strings.Contains(part, ";") {
+			continue // net/url read this part
+		}
+		for _, piece := range strings.Split(part, ";") {
+			pk, _, _ := strings.Cut(piece, "=")
+			if u, err := url.QueryUnescape(pk); err != nil || u == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func fromCookie(r *http.Request, name string) (string, bool, error) {

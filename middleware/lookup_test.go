@@ -44,6 +44,12 @@ func TestLookupExtract(t *testing.T) {
 		{"bearer with two parts", all, "/", []string{"Authorization", "Bearer a b"}, "", ErrBadRequest},
 		{"empty query", all, "/?token=", nil, "", ErrBadRequest},
 		{"bad escape", all, "/?token=%zz", nil, "", ErrBadRequest},
+		{"semicolon before the token", all, "/?page=1;token=abc", nil, "", ErrBadRequest},
+		{"semicolon after the token", all, "/?token=abc;page=1", nil, "", ErrBadRequest},
+		{"bad escape in a name", all, "/?%zz=abc", nil, "", ErrBadRequest},
+		{"semicolon elsewhere, token in the header", all, "/?q=a;b", []string{"Authorization", "Bearer abc"}, "abc", nil},
+		{"bad escape elsewhere, token in the header", all, "/?q=100%", []string{"Authorization", "Bearer abc"}, "abc", nil},
+		{"bad escape elsewhere, token in the query", all, "/?q=100%&token=abc", nil, "abc", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -63,6 +63,9 @@ func handleDiscovery(d Discovery) gin.HandlerFunc {
 				scheme = "https"
 			}
 			b = scheme + "://" + c.Request.Host
+			// The document depends on the Host header: a shared cache must not hand one client's
+			// answer (say, with a Host an attacker chose) to another.
+			c.Header("Vary", "Host")
 		}
 		c.Header("Cache-Control", cacheControl)
 		c.Header("Access-Control-Allow-Origin", "*")
@@ -132,10 +135,6 @@ type activeToken struct {
 	TokenType string   `json:"token_type"`
 }
 
-// clientKey is the lock-out key of a client id: failed client authentications count, like failed
-// logins, per (client id, client IP) and per client IP.
-func clientKey(id string) string { return "client:" + id }
-
 // handleIntrospect answers RFC 7662 introspection requests of configured clients: HTTP Basic with
 // the client id and secret (form-encoded first, RFC 6749 §2.3.1), the token in a form field.
 // Wrong or missing client credentials → 401 with a Basic challenge, counted for the lock-out like
@@ -155,7 +154,7 @@ func handleIntrospect(clients map[string]Client, v middleware.Verifier, guard *l
 			return
 		}
 		ip := c.ClientIP()
-		if err := guard.check(ctx, clientKey(id), ip); err != nil {
+		if err := guard.check(ctx, id, ip); err != nil {
 			o.Introspect(introspectOutcome(err))
 			_ = c.Error(err)
 			return
@@ -167,7 +166,7 @@ func handleIntrospect(clients map[string]Client, v middleware.Verifier, guard *l
 		got := sha256.Sum256([]byte(secret))
 		if subtle.ConstantTimeCompare(got[:], want.SecretSHA256[:]) != 1 || !known {
 			err := error(errInvalidClient)
-			if ferr := guard.fail(ctx, clientKey(id), ip); ferr != nil {
+			if ferr := guard.fail(ctx, id, ip); ferr != nil {
 				err = ferr
 			}
 			o.Introspect(introspectOutcome(err))

@@ -119,6 +119,10 @@ func TestDiscoveryDocument(t *testing.T) {
 				if got := w.Header().Get("Access-Control-Allow-Origin"); got != "*" {
 					t.Errorf("Access-Control-Allow-Origin = %q", got)
 				}
+				// Built from the Host header, the answer must not be shared across hosts.
+				if got, want := w.Header().Get("Vary"), map[bool]string{true: "", false: "Host"}[tt.publicURL != ""]; got != want {
+					t.Errorf("Vary = %q, want %q", got, want)
+				}
 				bodies = append(bodies, w.Body.String())
 			}
 			if bodies[0] != bodies[1] {

@@ -52,7 +52,7 @@ func handleRefresh(users UserLookup, issuer *token.Issuer, st state.Store, refre
 			return
 		}
 		middleware.SetUser(c, u.Name)
-		resp, err := issuePair(ctx, issuer, st, u, r.Family, refresh)
+		resp, err := issuePair(ctx, issuer, st, u, r.Family, r.AuthTime, refresh)
 		if err != nil {
 			_ = c.Error(err)
 			return

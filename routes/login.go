@@ -18,17 +18,20 @@ import (
 
 // loginGuard counts failed logins per (user, client IP) and per client IP, and locks a key out for
 // policy.Lockout once it reaches its limit (MaxFailures, and 4× that per IP against spraying).
+// scope keeps the counts of one kind of caller apart from another's: failed logins from a shared
+// address must not lock out the introspection clients there, nor the reverse.
 type loginGuard struct {
 	state  state.Store
 	policy LoginPolicy
+	scope  string // "" for logins, "client:" for introspection clients
 }
 
-func userKey(user, ip string) string { return "u:" + ip + ":" + user }
-func ipKey(ip string) string         { return "ip:" + ip }
+func (g *loginGuard) userKey(user, ip string) string { return g.scope + "u:" + ip + ":" + user }
+func (g *loginGuard) ipKey(ip string) string         { return g.scope + "ip:" + ip }
 
 // check returns a *lockedError when either key is locked out.
 func (g *loginGuard) check(ctx context.Context, user, ip string) error {
-	for _, k := range [...]string{userKey(user, ip), ipKey(ip)} {
+	for _, k := range [...]string{g.userKey(user, ip), g.ipKey(ip)} {
 		left, err := g.state.Locked(ctx, k)
 		if err != nil {
 			return err
@@ -45,7 +48,7 @@ func (g *loginGuard) fail(ctx context.Context, user, ip string) error {
 	limits := [...]struct {
 		key   string
 		limit int
-	}{{userKey(user, ip), g.policy.MaxFailures}, {ipKey(ip), 4 * g.policy.MaxFailures}}
+	}{{g.userKey(user, ip), g.policy.MaxFailures}, {g.ipKey(ip), 4 * g.policy.MaxFailures}}
 	for _, l := range limits {
 		n, err := g.state.Fail(ctx, l.key, g.policy.Window)
 		if err != nil {
@@ -61,7 +64,7 @@ func (g *loginGuard) fail(ctx context.Context, user, ip string) error {
 }
 
 func (g *loginGuard) success(ctx context.Context, user, ip string) error {
-	return g.state.Reset(ctx, userKey(user, ip))
+	return g.state.Reset(ctx, g.userKey(user, ip))
 }
 
 // lifetime is the refresh-token lifetime and the clock it runs on (the state backend's).
@@ -99,6 +102,9 @@ func handleLogin(users Authenticator, issuer *token.Issuer, st state.Store, guar
 			_ = c.Error(err)
 			return
 		}
+		// The session starts when the password is checked: a cut-off (a password change, a
+		// disable) that lands while the check runs ends it, though its tokens come after.
+		authAt := refresh.now()
 		u, err := users.Authenticate(ctx, name, pass)
 		if errors.Is(err, store.ErrInvalidCredentials) {
 			if ferr := guard.fail(ctx, name, ip); ferr != nil {
@@ -116,7 +122,7 @@ func handleLogin(users Authenticator, issuer *token.Issuer, st state.Store, guar
 			return
 		}
 		middleware.SetUser(c, u.Name)
-		resp, err := issuePair(ctx, issuer, st, u, "", refresh)
+		resp, err := issuePair(ctx, issuer, st, u, "", authAt, refresh)
 		if err != nil {
 			o.Login("error")
 			_ = c.Error(err)
@@ -143,9 +149,10 @@ func loginOutcome(err error) string {
 	}
 }
 
-// issuePair issues an access token and a refresh token for u. family "" starts a new family.
-func issuePair(ctx context.Context, issuer *token.Issuer, st state.Store, u store.User, family string, life lifetime) (tokenResponse, error) {
-	access, cl, err := issuer.Issue(u.Name, u.Roles)
+// issuePair issues an access token and a refresh token for u, in the session whose login checked
+// the password at authAt. family "" starts a new family.
+func issuePair(ctx context.Context, issuer *token.Issuer, st state.Store, u store.User, family string, authAt time.Time, life lifetime) (tokenResponse, error) {
+	access, cl, err := issuer.IssueSession(u.Name, u.Roles, authAt)
 	if err != nil {
 		return tokenResponse{}, err
 	}
@@ -157,7 +164,7 @@ func issuePair(ctx context.Context, issuer *token.Issuer, st state.Store, u stor
 		return tokenResponse{}, err
 	}
 	exp := life.end()
-	if err := st.SaveRefresh(ctx, hash, state.Refresh{User: u.Name, Family: family, ExpiresAt: exp}); err != nil {
+	if err := st.SaveRefresh(ctx, hash, state.Refresh{User: u.Name, Family: family, ExpiresAt: exp, AuthTime: authAt}); err != nil {
 		return tokenResponse{}, err
 	}
 	return tokenResponse{

@@ -154,7 +154,10 @@ func New(d Deps) (http.Handler, error) {
 	r.Match([]string{http.MethodGet, http.MethodHead}, "/.well-known/jwks.json", handleJWKS(d.JWKS, d.Discovery.MaxAge))
 	r.GET("/.well-known/openid-configuration", handleDiscovery(d.Discovery))
 	r.GET("/.well-known/oauth-authorization-server", handleDiscovery(d.Discovery))
-	r.POST("/introspect", handleIntrospect(d.Clients, d.Verifier, guard, d.Observe))
+	// Failed client authentications count per (client id, client IP) and per client IP, apart from
+	// failed logins.
+	clientGuard := &loginGuard{state: d.State, policy: d.Login, scope: "client:"}
+	r.POST("/introspect", handleIntrospect(d.Clients, d.Verifier, clientGuard, d.Observe))
 	r.GET("/healthz", handleHealthz())
 	r.GET("/readyz", handleReadyz(d.Ready))
 	r.Match(gatewayMethods, "/auth", authRequest) // and every other method, through NoMethod

@@ -337,7 +337,9 @@ func handlePatchUser(a *userAdmin) gin.HandlerFunc {
 			_ = c.Error(err)
 			return
 		}
-		ended := req.Password != nil || (req.Disabled != nil && *req.Disabled)
+		// A token carries the roles it was issued with, so a roles change ends the sessions too:
+		// otherwise a demoted admin keeps their role (and could restore it) until the token expires.
+		ended := req.Password != nil || req.Roles != nil || (req.Disabled != nil && *req.Disabled)
 		a.audit(c, strings.Join(changed, "+"), name, slog.Any("roles", u.Roles), slog.Bool("disabled", u.Disabled),
 			slog.Bool("sessions_ended", ended))
 		if ended {

@@ -2,6 +2,7 @@ package routes_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/middleware"
@@ -204,6 +207,7 @@ func TestUserAdminRoutes(t *testing.T) {
 		`{"username":"davedave","password":"davedave"}`,
 		`{"username":"dave","password":"` + strings.Repeat("p", 73) + `"}`,
 		`{"username":"dave","password":"long-enough","roles":["a b"]}`,
+		`{"username":"dave","password":"long-enough","roles":["viewer,admin"]}`,
 		`{"username":"dave","password":"long-enough","role":["admin"]}`,
 		`{"username":"dave"}`,
 		`{"username":"dave","password":7}`,
@@ -219,12 +223,17 @@ func TestUserAdminRoutes(t *testing.T) {
 	a.do(http.MethodGet, "/users/nobody", root, "", http.StatusNotFound, "not_found")
 	a.do(http.MethodGet, "/users/CAROL", root, "", http.StatusNotFound, "not_found")
 
-	// Patch roles: sessions go on.
+	// Patch roles: the sessions end (a token carries its roles), a new login has the new roles.
 	w = a.do(http.MethodPatch, "/users/carol", root, `{"roles":["ops"]}`, http.StatusOK, "")
 	if got, want := strings.TrimSpace(w.Body.String()), `{"username":"carol","roles":["ops"],"disabled":false}`; got != want {
 		t.Errorf("PATCH roles = %s, want %s", got, want)
 	}
+	a.do(http.MethodGet, "/protected", carol.Access, "", http.StatusUnauthorized, "invalid_token")
+	a.refresh(carol.Refresh, http.StatusUnauthorized)
+	a.clk.Add(time.Second) // a token of the cut-off's own second is refused
+	carol = a.login("carol", "carol-password", http.StatusOK)
 	a.do(http.MethodGet, "/protected", carol.Access, "", http.StatusOK, "")
+	a.do(http.MethodGet, "/admin", carol.Access, "", http.StatusForbidden, "insufficient_scope")
 	a.do(http.MethodPatch, "/users/carol", root, `{}`, http.StatusBadRequest, "invalid_request")
 	a.do(http.MethodPatch, "/users/nobody", root, `{"roles":[]}`, http.StatusNotFound, "not_found")
 	a.do(http.MethodPatch, "/users/carol", root, `{"password":"carol"}`, http.StatusBadRequest, "invalid_request")
@@ -341,5 +350,87 @@ func TestChangeOwnPassword(t *testing.T) {
 	a.refresh(fresh.Refresh, http.StatusOK)
 	if logs := a.log.String(); !strings.Contains(logs, "actor=bob action=password user=bob") || strings.Contains(logs, "new-bob-password") {
 		t.Errorf("log = %s\nwant an audit line for bob's own change, without the password", logs)
+	}
+}
+
+// racingUsers is a credential store whose password check overlaps a password change: the user's
+// sessions are cut off after the password was checked and before the login answers, which then
+// comes a second and a half later.
+type racingUsers struct {
+	routes.Users
+	st  state.Store
+	clk *fakeclock.Clock
+}
+
+func (r racingUsers) Authenticate(ctx context.Context, name, password string) (store.User, error) {
+	u, err := r.Users.Authenticate(ctx, name, password)
+	if err == nil {
+		if cerr := r.st.CutOff(ctx, name, r.clk.Now(), r.clk.Now().Add(time.Hour)); cerr != nil {
+			return store.User{}, cerr
+		}
+		r.clk.Add(1500 * time.Millisecond)
+	}
+	return u, err
+}
+
+// TestLoginRacingACutOff: a login that checked the old password while the password was being
+// changed gets tokens issued after the cut-off, and they must end with the user's other sessions:
+// the session starts at the password check (auth_time, and the refresh family's AuthTime).
+func TestLoginRacingACutOff(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("old-password"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := store.NewMemory(map[string]store.Entry{"alice": {PasswordHash: string(hash)}}, store.NewHasher(0, time.Second), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := token.NewHMACKeys("HS256", []byte(benchSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cache := range []int{0, 10} {
+		clk := fakeclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+		st := state.NewMemory(clk.Now)
+		opts := token.Options{Issuer: "tokengate", Audience: "tokengate", TTL: 10 * time.Minute, Now: clk.Now, CacheSize: cache, Revoked: st}
+		h, err := routes.New(routes.Deps{
+			Users: racingUsers{Users: users, st: st, clk: clk}, Issuer: token.NewIssuer(keys, opts),
+			Verifier: token.NewVerifier(keys, opts), JWKS: keys.JWKS(), State: st,
+			Lookup:     middleware.Lookup{Sources: []string{"header"}},
+			Login:      routes.LoginPolicy{MaxFailures: 5, Window: time.Minute, Lockout: time.Minute},
+			RefreshTTL: time.Hour, Now: clk.Now, MaxBodyBytes: 65536,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodGet, "/login", nil)
+		req.SetBasicAuth("alice", "old-password")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			t.Fatalf("login: %d %s", w.Code, w.Body)
+		}
+		var pair struct {
+			Access  string `json:"access_token"`
+			Refresh string `json:"refresh_token"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &pair); err != nil {
+			t.Fatal(err)
+		}
+		req = httptest.NewRequest(http.MethodGet, "/protected", nil)
+		req.Header.Set("Authorization", "Bearer "+pair.Access)
+		w = httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusUnauthorized {
+			t.Errorf("cache %d: the raced login's access token: %d %s, want 401", cache, w.Code, w.Body)
+		}
+		req = httptest.NewRequest(http.MethodPost, "/refresh", strings.NewReader(`{"refresh_token":"`+pair.Refresh+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		w = httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusUnauthorized {
+			t.Errorf("cache %d: the raced login's refresh token: %d %s, want 401", cache, w.Code, w.Body)
+		}
+		_ = st.Close()
 	}
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of tokengate on a fresh clone (`make test`): static checks, go test -race, newman
 # against a real tokengate (a test config, then the shipped config.yaml), the OpenAPI lint. Each
-# step prints how long it took. Sets up what it needs: redis-server and PyJWT (Debian's packages,
-# installed with apt-get when missing and running as root), node modules (npm ci: newman, redocly,
-# and jose for the interop test). The bounded fuzzing is `make fuzz` (scripts/fuzz.sh); the fuzz
-# targets' seed corpora run here, in go test.
+# step prints how long it took. Sets up what it needs: redis-server, nginx, postgresql-15 and PyJWT
+# (Debian's packages, installed with apt-get when missing and running as root; otherwise it names
+# the package and stops), node modules (npm ci: newman, redocly, and jose for the interop test). The
+# bounded fuzzing is `make fuzz` (scripts/fuzz.sh); the fuzz targets' seed corpora run here, in go
+# test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null)/bin"

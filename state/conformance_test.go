@@ -145,6 +145,7 @@ var conformanceCases = []struct {
 	{"CutOffNeverMovesBack", testCutOffNeverBack},
 	{"CutOffExpires", testCutOffExpires},
 	{"CutOffEndsRefreshTokens", testCutOffRefresh},
+	{"CutOffFollowsAuthTime", testCutOffAuthTime},
 	{"CutOffIsPerUser", testCutOffPerUser},
 	{"CutOffIsShared", testCutOffShared},
 	{"Ping", testPing},
@@ -586,6 +587,29 @@ func testCutOffRefresh(t *testing.T, h harness) {
 	wantSpend(t, s, "old2", state.ErrNotFound) // …ends at once,
 	wantSpend(t, s, "new", nil)                // a login after the cut-off works,
 	wantSpend(t, s, "bobs", nil)               // and other users are untouched.
+}
+
+// testCutOffAuthTime: a refresh token is judged by its family's AuthTime, not by when it was saved:
+// a login that checked the old password while it was being changed saves its token after the
+// cut-off, and that token must end with the others; the AuthTime comes back from SpendRefresh, for
+// the next token of the family.
+func testCutOffAuthTime(t *testing.T, h harness) {
+	s := h.s()
+	exp := h.now().Add(time.Hour)
+	checked := time.UnixMilli(h.now().UnixMilli()) // the password check, before the cut-off
+	h.pass(t, 2*time.Millisecond)
+	mustNil(t, "CutOff", s.CutOff(t.Context(), "alice", h.now(), h.now().Add(time.Hour)))
+	h.pass(t, 2*time.Millisecond)
+	raced := state.Refresh{User: "alice", Family: "fam1", ExpiresAt: exp, AuthTime: checked}
+	mustNil(t, "SaveRefresh", s.SaveRefresh(t.Context(), "raced", raced))
+	wantSpend(t, s, "raced", state.ErrNotFound)
+
+	later := time.UnixMilli(h.now().UnixMilli())
+	mustNil(t, "SaveRefresh", s.SaveRefresh(t.Context(), "after", state.Refresh{User: "alice", Family: "fam2", ExpiresAt: exp, AuthTime: later}))
+	r, err := s.SpendRefresh(t.Context(), "after")
+	if err != nil || !r.AuthTime.Equal(later) {
+		t.Fatalf("SpendRefresh(after) = %+v, %v; want AuthTime %v", r, err, later)
+	}
 }
 
 func testCutOffPerUser(t *testing.T, h harness) {

@@ -32,7 +32,7 @@ type Memory struct {
 type memRefresh struct {
 	r     Refresh
 	spent bool
-	saved time.Time // when SaveRefresh stored it, for the user's cut-off
+	saved time.Time // its AuthTime (else when SaveRefresh stored it), for the user's cut-off
 }
 
 type memCut struct {
@@ -169,7 +169,12 @@ func (m *Memory) SaveRefresh(_ context.Context, hash string, r Refresh) error {
 	if !live(now, r.ExpiresAt) {
 		return nil
 	}
-	m.refresh[hash] = &memRefresh{r: r, saved: ms(now)}
+	saved := ms(now)
+	if !r.AuthTime.IsZero() {
+		saved = ms(r.AuthTime)
+	}
+	r.AuthTime = saved
+	m.refresh[hash] = &memRefresh{r: r, saved: saved}
 	if cur, ok := m.famExp[r.Family]; !ok || r.ExpiresAt.After(cur) {
 		m.famExp[r.Family] = r.ExpiresAt
 	}

@@ -39,7 +39,7 @@ return 1`
 
 // saveRefreshSrc stores a refresh token (KEYS[1]) and raises its family's
 // latest expiry (KEYS[2]). ARGV: user, family, family id, exp (unix ms),
-// user id, saved at (unix ms).
+// user id, auth time (unix ms: the family's login, else now).
 const saveRefreshSrc = `
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'user', ARGV[1], 'family', ARGV[2], 'fid', ARGV[3], 'exp', ARGV[4], 'uid', ARGV[5], 'at', ARGV[6], 'spent', '0')
@@ -51,11 +51,12 @@ end
 return 1`
 
 // spendRefreshSrc spends KEYS[1]. Returns {0} not found (or family revoked,
-// or saved at or before its user's cut-off), {1, user, family, exp} spent
-// now, {2, user, family, exp} reused: the family is then revoked until the
-// latest expiry of its tokens. The family and cut-off keys are derived from
-// the record, so this script needs a single Redis (not Cluster). A record
-// without a save time counts as older than any cut-off. ARGV: family key
+// or its auth time at or before its user's cut-off), {1, user, family, exp,
+// auth time} spent now, {2, user, family, exp, auth time} reused: the family
+// is then revoked until the latest expiry of its tokens. The family and
+// cut-off keys are derived from the record, so this script needs a single
+// Redis (not Cluster). A record without an auth time counts as older than
+// any cut-off. ARGV: family key
 // prefix, family-expiry key prefix, cut-off key prefix.
 const spendRefreshSrc = `
 local r = redis.call('HMGET', KEYS[1], 'user', 'family', 'fid', 'exp', 'spent', 'uid', 'at')
@@ -71,10 +72,10 @@ if r[5] == '1' then
   local latest = redis.call('GET', ARGV[2] .. r[3])
   if latest and tonumber(latest) > tonumber(untilms) then untilms = latest end
   redis.call('SET', fam, untilms, 'PXAT', untilms)
-  return {2, r[1], r[2], r[4]}
+  return {2, r[1], r[2], r[4], r[7] or '0'}
 end
 redis.call('HSET', KEYS[1], 'spent', '1')
-return {1, r[1], r[2], r[4]}`
+return {1, r[1], r[2], r[4], r[7] or '0'}`
 
 // revokeFamilySrc revokes family KEYS[1] until the later of ARGV[1] (unix ms)
 // and the family's latest expiry KEYS[2]; never shortens a revocation. A time
@@ -203,7 +204,11 @@ func (s *Redis) SaveRefresh(ctx context.Context, hash string, r Refresh) error {
 	}
 	fid := safeID(r.Family)
 	keys := []string{keyRefresh + safeID(hash), keyFamExp + fid}
-	args := []any{r.User, r.Family, fid, unixMS(r.ExpiresAt), safeID(r.User), unixMS(time.Now())}
+	auth := r.AuthTime
+	if auth.IsZero() {
+		auth = time.Now()
+	}
+	args := []any{r.User, r.Family, fid, unixMS(r.ExpiresAt), safeID(r.User), unixMS(auth)}
 	if err := s.saveRefresh.Run(ctx, s.c, keys, args...).Err(); err != nil {
 		return unavailable("save-refresh", err)
 	}
@@ -223,7 +228,7 @@ func (s *Redis) SpendRefresh(ctx context.Context, hash string) (Refresh, error) 
 	if code == 0 {
 		return Refresh{}, ErrNotFound
 	}
-	if len(res) != 4 {
+	if len(res) != 5 {
 		return Refresh{}, unavailable("spend-refresh", fmt.Errorf("script reply has %d elements", len(res)))
 	}
 	user, _ := res[1].(string)
@@ -233,7 +238,12 @@ func (s *Redis) SpendRefresh(ctx context.Context, hash string) (Refresh, error) 
 	if err != nil {
 		return Refresh{}, unavailable("spend-refresh", fmt.Errorf("bad expiry %q", expStr))
 	}
-	r := Refresh{User: user, Family: family, ExpiresAt: time.UnixMilli(exp)}
+	authStr, _ := res[4].(string)
+	auth, err := strconv.ParseInt(authStr, 10, 64)
+	if err != nil {
+		return Refresh{}, unavailable("spend-refresh", fmt.Errorf("bad auth time %q", authStr))
+	}
+	r := Refresh{User: user, Family: family, ExpiresAt: time.UnixMilli(exp), AuthTime: time.UnixMilli(auth)}
 	if code == 2 {
 		return r, ErrReused
 	}

@@ -32,6 +32,13 @@ type Refresh struct {
 	// ExpiresAt is when the token stops being usable. Backends keep it with
 	// millisecond precision.
 	ExpiresAt time.Time
+	// AuthTime is when the family's login checked the user's password (a
+	// refresh passes it on to the token it saves): a cut-off at or after it
+	// ends the family, even when the token was saved after the cut-off (a
+	// login that checked the old password while it was being changed). Zero
+	// means the time the token is saved. Backends keep it with millisecond
+	// precision.
+	AuthTime time.Time
 }
 
 // Store is the contract both backends meet; the conformance suite in this
@@ -47,9 +54,9 @@ type Store interface {
 	IsRevoked(ctx context.Context, jti string) (bool, error)
 
 	// CutOff ends every session user has at at: from then on, access
-	// tokens of user issued at or before at are refused (see
-	// IsTokenRevoked), and refresh tokens of user saved at or before at
-	// are spent in vain (ErrNotFound). It is kept until until, which
+	// tokens of user issued (or whose login was) at or before at are refused
+	// (see IsTokenRevoked), and refresh tokens of user whose AuthTime is at
+	// or before at are spent in vain (ErrNotFound). It is kept until until, which
 	// callers set past the expiry of any token issued before at. A later
 	// cut-off moves at forward; an earlier one never moves it back, and
 	// until never shortens.
@@ -57,9 +64,10 @@ type Store interface {
 	// UserCutOff returns user's cut-off in force now, or the zero Time.
 	// Backends keep it with millisecond precision.
 	UserCutOff(ctx context.Context, user string) (time.Time, error)
-	// IsTokenRevoked reports whether the access token jti of user, issued
-	// at issuedAt, is refused: jti is revoked, or user has a cut-off at or
-	// after issuedAt. A token's iat has whole seconds, so a cut-off refuses
+	// IsTokenRevoked reports whether the access token jti of user, whose
+	// session started at issuedAt (its iat, or the earlier auth_time of the
+	// login it comes from), is refused: jti is revoked, or user has a cut-off
+	// at or after issuedAt. A token's iat has whole seconds, so a cut-off refuses
 	// every token of its own second, even one issued just after it. It asks
 	// the backend once (one round trip), for every verification.
 	IsTokenRevoked(ctx context.Context, jti, user string, issuedAt time.Time) (bool, error)

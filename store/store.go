@@ -281,6 +281,9 @@ func checkRoles(roles []string) ([]string, error) {
 			return nil, fmt.Errorf("role name longer than %d bytes", MaxNameBytes)
 		case !utf8.ValidString(r) || strings.IndexFunc(r, badRune) >= 0:
 			return nil, fmt.Errorf("role %q contains a space or control character", r)
+		case strings.ContainsRune(r, ','):
+			// The gateway's X-Auth-Roles joins roles with commas: "viewer,admin" would read as admin.
+			return nil, fmt.Errorf("role %q contains a comma", r)
 		}
 	}
 	if len(roles) == 0 {

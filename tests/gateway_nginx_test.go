@@ -77,6 +77,8 @@ func TestGatewayThroughNginx(t *testing.T) {
 		{"encoded slash", "GET", "/pub%2F..%2Fadmin/x", nil, 500, ""},
 		{"encoded backslash", "GET", "/pub/..%5Cadmin/x", nil, 500, ""},
 		{"servlet dot-dot", "GET", "/pub/..;/admin/x", nil, 500, ""},
+		{"servlet parameter on a guarded segment", "GET", "/admin;x/users", []string{"Authorization", "Bearer " + bob}, 500, ""},
+		{"the guarded prefix without its slash", "GET", "/admin", []string{"Authorization", "Bearer " + bob}, 403, `Bearer realm="tokengate", error="insufficient_scope"`},
 		{"token in two places", "GET", "/api/hello?token=" + bob, []string{"Authorization", "Bearer " + bob}, 500, ""},
 	}
 	for _, tt := range refusals {

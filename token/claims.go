@@ -11,7 +11,7 @@ import (
 // claimNames are the registered claims Verify reads. RFC 7519 §4 makes claim names
 // case-sensitive; a payload that spells one of them in another case ("EXP", "Sub") is refused, so
 // that no reader that matches names loosely can be handed a second, different value.
-var claimNames = [...]string{"sub", "iss", "aud", "exp", "nbf", "iat", "jti", "roles"}
+var claimNames = [...]string{"sub", "iss", "aud", "exp", "nbf", "iat", "jti", "roles", "auth_time"}
 
 // maxSeconds bounds NumericDate values so that they convert to time.Time exactly (a float64 holds
 // every integer up to 2^53).
@@ -61,6 +61,9 @@ func toClaims(mc jwt.MapClaims) (Claims, error) {
 		return Claims{}, err
 	}
 	if c.IssuedAt, err = date(mc, "iat"); err != nil {
+		return Claims{}, err
+	}
+	if c.AuthTime, err = date(mc, "auth_time"); err != nil {
 		return Claims{}, err
 	}
 	return c, nil

@@ -22,12 +22,16 @@ const jtiBytes = 16
 // Claims are the verified contents of an access token. Times have second precision, in UTC;
 // a time the token does not carry is the zero time. Slices belong to the caller.
 type Claims struct {
-	Subject   string   // sub: the user name
-	Roles     []string // roles, nil when the token has none
-	Issuer    string   // iss
-	Audience  []string // aud (tokengate issues exactly one)
-	ID        string   // jti: the key for revocation
-	IssuedAt  time.Time
+	Subject  string   // sub: the user name
+	Roles    []string // roles, nil when the token has none
+	Issuer   string   // iss
+	Audience []string // aud (tokengate issues exactly one)
+	ID       string   // jti: the key for revocation
+	IssuedAt time.Time
+	// AuthTime is when the login this token comes from checked the user's password (auth_time,
+	// OpenID Connect Core §2), when the issuer set it; tokens a refresh issues keep their login's.
+	// A user's sessions that end at a cut-off end by it.
+	AuthTime  time.Time
 	NotBefore time.Time
 	ExpiresAt time.Time
 }
@@ -95,6 +99,14 @@ func NewIssuer(keys *KeySet, o Options) *Issuer {
 // exp (= iat + TTL), a random 128-bit jti, and roles when there are any. It fails for an empty
 // subject or when signing fails.
 func (i *Issuer) Issue(subject string, roles []string) (raw string, c Claims, err error) {
+	return i.IssueSession(subject, roles, time.Time{})
+}
+
+// IssueSession is Issue for a session whose login checked the password at authTime: the token
+// also carries auth_time (whole seconds, not after iat), so that ending the user's sessions at a
+// cut-off after authTime refuses it even when it was issued after the cut-off. A zero authTime
+// adds no auth_time.
+func (i *Issuer) IssueSession(subject string, roles []string, authTime time.Time) (raw string, c Claims, err error) {
 	if subject == "" {
 		return "", Claims{}, errors.New("token: empty subject")
 	}
@@ -122,6 +134,13 @@ func (i *Issuer) Issue(subject string, roles []string) (raw string, c Claims, er
 	if len(roles) > 0 {
 		c.Roles = slices.Clone(roles)
 		payload["roles"] = c.Roles
+	}
+	if !authTime.IsZero() {
+		c.AuthTime = authTime.Truncate(time.Second).UTC()
+		if c.AuthTime.After(now) {
+			c.AuthTime = now
+		}
+		payload["auth_time"] = c.AuthTime.Unix()
 	}
 	t := jwt.NewWithClaims(i.keys.method, payload)
 	t.Header["kid"] = i.keys.current.kid

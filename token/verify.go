@@ -123,12 +123,21 @@ func (v *Verifier) parse(raw string) (Claims, error) {
 	return c, nil
 }
 
+// sessionStart is when the token's session began, for a cut-off: its login's auth_time when it
+// carries one that is earlier than its iat, else its iat.
+func (c Claims) sessionStart() time.Time {
+	if !c.AuthTime.IsZero() && c.AuthTime.Before(c.IssuedAt) {
+		return c.AuthTime
+	}
+	return c.IssuedAt
+}
+
 func (v *Verifier) checkRevoked(ctx context.Context, c Claims) error {
 	var revoked bool
 	var err error
 	switch {
 	case v.sessions != nil:
-		revoked, err = v.sessions.IsTokenRevoked(ctx, c.ID, c.Subject, c.IssuedAt)
+		revoked, err = v.sessions.IsTokenRevoked(ctx, c.ID, c.Subject, c.sessionStart())
 	case v.revoked != nil:
 		revoked, err = v.revoked.IsRevoked(ctx, c.ID)
 	default:
