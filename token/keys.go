@@ -50,10 +50,23 @@ const (
 
 // verificationKey is one key that verifies tokens: the current one or a retired one.
 type verificationKey struct {
-	kid    string
-	alg    string
-	method jwt.SigningMethod
-	key    any // []byte, *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
+	kid     string
+	alg     string
+	method  jwt.SigningMethod
+	key     any           // []byte, *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
+	members publicMembers // the public key's JWK members; empty for an HMAC key
+}
+
+// publicMembers are a public key's JWK members (RFC 7518 §6, RFC 8037), in lexicographic order
+// with the empty ones left out: encoding/json writes them as RFC 7638 §3 hashes them for the
+// thumbprint (base64url values need no escaping).
+type publicMembers struct {
+	Crv string `json:"crv,omitempty"`
+	E   string `json:"e,omitempty"`
+	Kty string `json:"kty"`
+	N   string `json:"n,omitempty"`
+	X   string `json:"x,omitempty"`
+	Y   string `json:"y,omitempty"`
 }
 
 // KeySet holds the key that signs new tokens and every key that verifies them, by kid. It is
@@ -98,7 +111,11 @@ func NewHMACKeys(alg string, secret []byte) (*KeySet, error) {
 	key := bytes.Clone(secret)
 	sum := sha256.Sum256(append([]byte(hmacKIDDomain+alg+"\x00"), key...))
 	vk := &verificationKey{kid: b64(sum[:16]), alg: alg, method: method, key: key}
-	return newKeySet(method, key, vk, nil, []byte(`{"keys":[]}`))
+	jwks, err := buildJWKS(nil) // an HMAC secret is never published
+	if err != nil {
+		return nil, err
+	}
+	return newKeySet(method, key, vk, nil, jwks)
 }
 
 // LoadKeys reads the PEM private key that signs new tokens and the PEM public keys of retired
@@ -392,10 +409,7 @@ func parsePublicKeyPEM(data []byte) (crypto.PublicKey, error) {
 
 // newPublicKey checks pub against the key rules and returns it with its algorithm and kid.
 func newPublicKey(pub crypto.PublicKey) (*verificationKey, error) {
-	var (
-		vk = &verificationKey{key: pub}
-		tp string
-	)
+	vk := &verificationKey{key: pub}
 	switch pub := pub.(type) {
 	case *rsa.PublicKey:
 		bits := pub.N.BitLen()
@@ -406,7 +420,7 @@ func newPublicKey(pub crypto.PublicKey) (*verificationKey, error) {
 			return nil, fmt.Errorf("RSA key has %d bits, at most %d are supported", bits, maxRSABits)
 		}
 		vk.alg, vk.method = RS256, jwt.SigningMethodRS256
-		tp = `{"e":"` + b64(big.NewInt(int64(pub.E)).Bytes()) + `","kty":"RSA","n":"` + b64(pub.N.Bytes()) + `"}`
+		vk.members = publicMembers{Kty: "RSA", N: b64(pub.N.Bytes()), E: b64(big.NewInt(int64(pub.E)).Bytes())}
 	case *ecdsa.PublicKey:
 		if pub.Curve != elliptic.P256() {
 			return nil, fmt.Errorf("ECDSA key on curve %s, only P-256 (ES256) is supported", pub.Curve.Params().Name)
@@ -416,17 +430,21 @@ func newPublicKey(pub crypto.PublicKey) (*verificationKey, error) {
 			return nil, errors.New("invalid P-256 public key")
 		}
 		vk.alg, vk.method = ES256, jwt.SigningMethodES256
-		tp = `{"crv":"P-256","kty":"EC","x":"` + b64(point[1:33]) + `","y":"` + b64(point[33:]) + `"}`
+		vk.members = publicMembers{Kty: "EC", Crv: "P-256", X: b64(point[1:33]), Y: b64(point[33:])}
 	case ed25519.PublicKey:
 		if len(pub) != ed25519.PublicKeySize {
 			return nil, errors.New("invalid Ed25519 public key")
 		}
 		vk.alg, vk.method = EdDSA, jwt.SigningMethodEdDSA
-		tp = `{"crv":"Ed25519","kty":"OKP","x":"` + b64(pub) + `"}`
+		vk.members = publicMembers{Kty: "OKP", Crv: "Ed25519", X: b64(pub)}
 	default:
 		return nil, fmt.Errorf("unsupported public key type %T", pub)
 	}
-	sum := sha256.Sum256([]byte(tp)) // RFC 7638 §3: required members, sorted, no whitespace
+	tp, err := json.Marshal(vk.members) // RFC 7638 §3: required members, sorted, no whitespace
+	if err != nil {
+		return nil, fmt.Errorf("encode the key's thumbprint input: %w", err)
+	}
+	sum := sha256.Sum256(tp)
 	vk.kid = b64(sum[:])
 	return vk, nil
 }
@@ -454,20 +472,8 @@ func buildJWKS(keys []*verificationKey) ([]byte, error) {
 			continue
 		}
 		seen[vk.kid] = true
-		j := jwk{Kid: vk.kid, Use: "sig", Alg: vk.alg}
-		switch pub := vk.key.(type) {
-		case *rsa.PublicKey:
-			j.Kty, j.N, j.E = "RSA", b64(pub.N.Bytes()), b64(big.NewInt(int64(pub.E)).Bytes())
-		case *ecdsa.PublicKey:
-			point, err := pub.Bytes()
-			if err != nil {
-				return nil, errors.New("token: invalid P-256 public key")
-			}
-			j.Kty, j.Crv, j.X, j.Y = "EC", "P-256", b64(point[1:33]), b64(point[33:])
-		case ed25519.PublicKey:
-			j.Kty, j.Crv, j.X = "OKP", "Ed25519", b64(pub)
-		}
-		set.Keys = append(set.Keys, j)
+		m := vk.members
+		set.Keys = append(set.Keys, jwk{Kty: m.Kty, Kid: vk.kid, Use: "sig", Alg: vk.alg, Crv: m.Crv, N: m.N, E: m.E, X: m.X, Y: m.Y})
 	}
 	out, err := json.Marshal(set)
 	if err != nil {
