@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +13,29 @@ func TestVersion(t *testing.T) {
 	out, _, code := run(t, t.TempDir(), "", nil, "version")
 	if code != 0 || !strings.HasPrefix(out, "tokengate ") {
 		t.Fatalf("version = %q, exit %d", out, code)
+	}
+}
+
+// TestVersionFromBuildInfo: a binary built in the checkout the way `make build` builds it names
+// the commit it was built from (the module's pseudo-version or the VCS revision), not "dev".
+func TestVersionFromBuildInfo(t *testing.T) {
+	t.Parallel()
+	rev, err := exec.Command("git", "-C", "..", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Skipf("not a git checkout (%v): no VCS revision to build in", err)
+	}
+	bin := filepath.Join(t.TempDir(), "tokengate")
+	build := exec.Command("go", "build", "-buildvcs=auto", "-o", bin, ".")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if short := strings.TrimSpace(string(rev))[:12]; !strings.Contains(string(out), short) || strings.Contains(string(out), "dev") {
+		t.Errorf("version = %q, want it to name commit %s", out, short)
 	}
 }
 
