@@ -32,9 +32,14 @@ type Metrics struct {
 	// The label children used on every request, kept as client_golang's docs advise for hot paths:
 	// WithLabelValues hashes the labels and takes the vector's lock each time.
 	requestSeries sync.Map // requestKey → requestSeries
-	// The children of decisions for GatewayOutcomes, made once: Gateway runs on every /auth request.
+	// The children of decisions and verifies for their fixed outcomes, made once: Gateway and
+	// Verify run on every /auth and every guarded request.
 	decisionSeries map[string]prometheus.Counter
+	verifySeries   map[string]prometheus.Counter
 }
+
+// VerifyOutcomes are the outcomes of a token verification: valid, or why not.
+var VerifyOutcomes = []string{"valid", "invalid", "revoked", "expired", "unavailable"}
 
 // GatewayOutcomes are the outcomes of a forward-auth decision (/auth): the request is allowed with
 // an identity, allowed on a public rule, or refused with the error code of the answer.
@@ -90,11 +95,28 @@ func New() *Metrics {
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.logins, m.verifies, m.revokes, m.decisions, m.intros, m.reloads, m.usersGage,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.decisionSeries = make(map[string]prometheus.Counter, len(GatewayOutcomes))
-	for _, o := range GatewayOutcomes {
-		m.decisionSeries[o] = m.decisions.WithLabelValues(o)
+	m.decisionSeries = children(m.decisions, GatewayOutcomes)
+	m.verifySeries = children(m.verifies, VerifyOutcomes)
+	return m
+}
+
+// children makes the child of vec for each of a fixed list of label values.
+func children(vec *prometheus.CounterVec, values []string) map[string]prometheus.Counter {
+	m := make(map[string]prometheus.Counter, len(values))
+	for _, v := range values {
+		m[v] = vec.WithLabelValues(v)
 	}
 	return m
+}
+
+// inc counts one event with label value v on its child in series, or on vec's "other" child when v
+// is not one of the fixed values, so that the label space stays fixed.
+func inc(series map[string]prometheus.Counter, vec *prometheus.CounterVec, v string) {
+	c, ok := series[v]
+	if !ok {
+		c = vec.WithLabelValues("other")
+	}
+	c.Inc()
 }
 
 // Handler serves the registry in the Prometheus text format.
@@ -135,21 +157,15 @@ func knownMethod(method string) string {
 // Login counts one login attempt by outcome.
 func (m *Metrics) Login(outcome string) { m.logins.WithLabelValues(outcome).Inc() }
 
-// Verify counts one token verification by outcome.
-func (m *Metrics) Verify(outcome string) { m.verifies.WithLabelValues(outcome).Inc() }
+// Verify counts one token verification by outcome (one of VerifyOutcomes; any other as "other").
+func (m *Metrics) Verify(outcome string) { inc(m.verifySeries, m.verifies, outcome) }
 
 // Revoke counts one revocation by kind.
 func (m *Metrics) Revoke(kind string) { m.revokes.WithLabelValues(kind).Inc() }
 
 // Gateway counts one forward-auth decision by outcome (one of GatewayOutcomes; any other is
 // counted as "other", so the label space stays fixed).
-func (m *Metrics) Gateway(outcome string) {
-	c, ok := m.decisionSeries[outcome]
-	if !ok {
-		c = m.decisions.WithLabelValues("other")
-	}
-	c.Inc()
-}
+func (m *Metrics) Gateway(outcome string) { inc(m.decisionSeries, m.decisions, outcome) }
 
 // Introspect counts one introspection request by outcome.
 func (m *Metrics) Introspect(outcome string) { m.intros.WithLabelValues(outcome).Inc() }

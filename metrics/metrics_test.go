@@ -51,6 +51,7 @@ func TestRequestCounts(t *testing.T) {
 				m.Request("/protected", "GET", 401, time.Millisecond)
 				m.Request("", "BREW", 404, time.Millisecond)
 				m.Verify("valid")
+				m.Verify("something new")
 			}
 		}()
 	}
@@ -64,7 +65,12 @@ func TestRequestCounts(t *testing.T) {
 	assertSeries(t, series(t, m, "tokengate_http_request_duration_seconds"), map[string]float64{
 		"route=/protected,status=200": 800, "route=/protected,status=401": 800, "route=unmatched,status=404": 800,
 	})
-	assertSeries(t, series(t, m, "tokengate_token_verifications_total"), map[string]float64{"outcome=valid": 800})
+	// Every known outcome is exported from the start (at 0 until it happens); an unknown one is
+	// counted as "other", so the label space stays fixed.
+	assertSeries(t, series(t, m, "tokengate_token_verifications_total"), map[string]float64{
+		"outcome=valid": 800, "outcome=other": 800, "outcome=invalid": 0, "outcome=revoked": 0,
+		"outcome=expired": 0, "outcome=unavailable": 0,
+	})
 }
 
 func assertSeries(t *testing.T, got, want map[string]float64) {

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -16,13 +17,14 @@ import (
 // one Write as it is logged, so a crash loses no line of a finished request.
 func AccessLog(log *slog.Logger, queryParam string) gin.HandlerFunc {
 	h := log.Handler()
+	if !h.Enabled(context.Background(), slog.LevelInfo) {
+		// The level is fixed at start: below info, the access log costs nothing per request.
+		return func(c *gin.Context) { c.Next() }
+	}
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
 		ctx := c.Request.Context()
-		if !h.Enabled(ctx, slog.LevelInfo) {
-			return
-		}
 		attrs := make([]slog.Attr, 0, 8)
 		attrs = append(attrs, slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path))
 		if q := c.Request.URL.RawQuery; q != "" {

@@ -59,7 +59,7 @@ func Auth(v Verifier, l Lookup) gin.HandlerFunc {
 func RequireRole(roles ...string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		v, _ := c.Get(claimsKey)
-		if cl, ok := v.(token.Claims); ok && HasAnyRole(cl.Roles, roles) {
+		if cl, ok := v.(*token.Claims); ok && HasAnyRole(cl.Roles, roles) {
 			c.Next()
 			return
 		}

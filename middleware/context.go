@@ -13,15 +13,15 @@ import (
 type contextKey int
 
 const (
-	claimsKey    contextKey = iota // token.Claims, set by Auth
-	userKey                        // string, set by Auth and SetUser
+	claimsKey    contextKey = iota // *token.Claims, set by Auth; never modified once set
+	userKey                        // string, set by SetUser
 	requestIDKey                   // string, set by RequestID
 )
 
 // ClaimsFrom returns the claims that Auth placed in the Gin context: a copy the caller may modify.
 func ClaimsFrom(c *gin.Context) (token.Claims, bool) {
 	v, _ := c.Get(claimsKey)
-	cl, ok := v.(token.Claims)
+	cl, ok := v.(*token.Claims)
 	if !ok {
 		return token.Claims{}, false
 	}
@@ -31,7 +31,7 @@ func ClaimsFrom(c *gin.Context) (token.Claims, bool) {
 // ClaimsFromContext returns the claims that Auth placed in the request's context.Context, for code
 // below Gin (plain http handlers, services): a copy the caller may modify.
 func ClaimsFromContext(ctx context.Context) (token.Claims, bool) {
-	cl, ok := ctx.Value(claimsKey).(token.Claims)
+	cl, ok := ctx.Value(claimsKey).(*token.Claims)
 	if !ok {
 		return token.Claims{}, false
 	}
@@ -41,6 +41,9 @@ func ClaimsFromContext(ctx context.Context) (token.Claims, bool) {
 // User returns the user the request acts for: the token's subject behind Auth, or the name a
 // successful login set (SetUser); "" when there is none.
 func User(c *gin.Context) string {
+	if v, ok := c.Get(claimsKey); ok {
+		return v.(*token.Claims).Subject
+	}
 	return c.GetString(userKey)
 }
 
@@ -53,9 +56,10 @@ func RequestIDFrom(c *gin.Context) string {
 	return c.GetString(requestIDKey)
 }
 
-// setClaims stores verified claims in the Gin context and in the request's context.Context.
+// setClaims stores verified claims in the Gin context and in the request's context.Context: one
+// copy, shared by both and never modified (the accessors hand out clones).
 func setClaims(c *gin.Context, cl token.Claims) {
-	c.Set(claimsKey, cl)
-	c.Set(userKey, cl.Subject)
-	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), claimsKey, cl))
+	p := &cl
+	c.Set(claimsKey, p)
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), claimsKey, p))
 }

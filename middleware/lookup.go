@@ -105,7 +105,9 @@ func fromHeader(h http.Header) (string, bool, error) {
 	if tok == "" {
 		return "", false, badRequest("empty Bearer credentials")
 	}
-	if strings.ContainsAny(tok, " \t") {
+	// Two IndexByte calls (vectorised) rather than ContainsAny, which walks the token a byte at a
+	// time: this runs on every guarded request.
+	if strings.IndexByte(tok, ' ') >= 0 || strings.IndexByte(tok, '\t') >= 0 {
 		return "", false, badRequest("malformed Bearer credentials")
 	}
 	return tok, true, nil

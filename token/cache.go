@@ -1,7 +1,6 @@
 package token
 
 import (
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -72,9 +71,19 @@ func (c *cache) len() int {
 	return len(c.entries)
 }
 
-// Clone returns a copy of c whose Roles and Audience share no memory with c's.
+// Clone returns a copy of c whose Roles and Audience share no memory with c's (one allocation for
+// both; a nil slice stays nil).
 func (c Claims) Clone() Claims {
-	c.Roles = slices.Clone(c.Roles)
-	c.Audience = slices.Clone(c.Audience)
+	nr, na := len(c.Roles), len(c.Audience)
+	if nr+na == 0 {
+		return c
+	}
+	buf := make([]string, nr+na)
+	if c.Roles != nil {
+		c.Roles = buf[:copy(buf, c.Roles):nr]
+	}
+	if c.Audience != nil {
+		c.Audience = buf[nr : nr+copy(buf[nr:], c.Audience)]
+	}
 	return c
 }

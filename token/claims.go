@@ -23,7 +23,7 @@ const maxSeconds = 1 << 53
 func toClaims(mc jwt.MapClaims) (Claims, error) {
 	for name := range mc {
 		for _, want := range claimNames {
-			if name != want && strings.EqualFold(name, want) {
+			if len(name) == len(want) && name != want && strings.EqualFold(name, want) {
 				return Claims{}, refine(ErrMalformed, "claim "+want+" spelt in another case")
 			}
 		}

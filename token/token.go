@@ -104,8 +104,9 @@ func (i *Issuer) Issue(subject string, roles []string) (raw string, c Claims, er
 
 // IssueSession is Issue for a session whose login checked the password at authTime: the token
 // also carries auth_time (whole seconds, not after iat), so that ending the user's sessions at a
-// cut-off after authTime refuses it even when it was issued after the cut-off. A zero authTime
-// adds no auth_time.
+// cut-off after authTime refuses it even when it was issued after the cut-off. auth_time is left
+// out when it is iat's second (the common login, and the same answer: a missing auth_time is
+// iat) or when authTime is zero.
 func (i *Issuer) IssueSession(subject string, roles []string, authTime time.Time) (raw string, c Claims, err error) {
 	if subject == "" {
 		return "", Claims{}, errors.New("token: empty subject")
@@ -135,12 +136,9 @@ func (i *Issuer) IssueSession(subject string, roles []string, authTime time.Time
 		c.Roles = slices.Clone(roles)
 		payload["roles"] = c.Roles
 	}
-	if !authTime.IsZero() {
-		c.AuthTime = authTime.Truncate(time.Second).UTC()
-		if c.AuthTime.After(now) {
-			c.AuthTime = now
-		}
-		payload["auth_time"] = c.AuthTime.Unix()
+	if at := authTime.Truncate(time.Second).UTC(); !authTime.IsZero() && at.Before(now) {
+		c.AuthTime = at
+		payload["auth_time"] = at.Unix()
 	}
 	t := jwt.NewWithClaims(i.keys.method, payload)
 	t.Header["kid"] = i.keys.current.kid
