@@ -10,6 +10,7 @@
 #                  tg     tokengate, HS256, token.cache_size 10000 (the default)
 #                  tg-nc  the same with token.cache_size 0 (golang-jwt on every request)
 #                  gj     appleboy/gin-jwt v2 (bench/ginjwt), HS256, gin.New() + Recovery
+#                         (gj and nh run with tokengate's http.Server timeouts, as tokengate does)
 #                  fl     the seed's Flask app (bench/flask) under gunicorn, one process
 #                  nh     bare net/http (bench/nethttp): /unprotected only, the floor
 #                (LOG=null|file adds tg-log and gj-log: both with an access line per request)

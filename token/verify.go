@@ -97,7 +97,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 // parse checks raw's signature and claims with golang-jwt, then the rules it does not know.
 func (v *Verifier) parse(raw string) (Claims, error) {
 	// Go's base64 decoder skips CR and LF even in strict mode, which would make tokens malleable.
-	if strings.ContainsAny(raw, "\r\n") {
+	if strings.IndexByte(raw, '\n') >= 0 || strings.IndexByte(raw, '\r') >= 0 { // vectorised, unlike ContainsAny
 		return Claims{}, refine(ErrMalformed, "token is not base64url")
 	}
 	mc := jwt.MapClaims{}

@@ -76,6 +76,9 @@ func run(addr, secret string, ttl time.Duration, logger bool, logPath string) er
 		return err
 	}
 	fmt.Println("listening", ln.Addr().String())
-	srv := &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 64 << 10}
+	// tokengate's http.Server settings (its defaults), so that both sides pay for the same deadline
+	// bookkeeping on every request and the comparison is of what each does with a token.
+	srv := &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
 	return srv.Serve(ln)
 }

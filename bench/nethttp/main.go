@@ -31,7 +31,9 @@ func main() {
 		_, _ = w.Write(body)
 	})
 	fmt.Println("listening", ln.Addr().String())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 64 << 10}
+	// tokengate's http.Server settings (its defaults): the floor pays the same per-request deadlines.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
 	fmt.Fprintln(os.Stderr, "nethttp:", srv.Serve(ln))
 	os.Exit(1)
 }
