@@ -32,10 +32,17 @@ func secCheckLoaded(t *testing.T, source string, data []byte, secrets, names []s
 		}
 	}
 	msg := err.Error()
+	// Names are quoted with %q, whose escapes ("\x00" then digits) can spell a secret that is in
+	// the file only once; the name itself is fine to quote, so take it out before looking.
+	for _, n := range names {
+		msg = strings.ReplaceAll(msg, strconv.Quote(n), `""`)
+	}
 	for _, s := range secrets {
 		// A string that is also somewhere else in the file, or part of a name, may be quoted there;
 		// one that %q would escape cannot appear verbatim in an error anyway.
+		// Nor can one that is part of the key names the errors list ("password" in password_hash).
 		if len(s) < 8 || bytes.Count(data, []byte(s)) != 1 || strconv.Quote(s) != `"`+s+`"` ||
+			strings.Contains("users password_hash roles disabled", s) ||
 			slices.ContainsFunc(names, func(n string) bool { return strings.Contains(n, s) }) {
 			continue
 		}
