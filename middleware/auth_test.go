@@ -140,6 +140,12 @@ func TestPerRequestDataSurvivesWrappedWriter(t *testing.T) {
 			t.Error("the writer is not the wrapper")
 		}
 		cl, ok := ClaimsFrom(c)
+		// The same data in the request's context.Context, for code below Gin.
+		ctx := c.Request.Context()
+		if id := RequestIDFrom(c); RequestIDFromContext(ctx) != id || UserFromContext(ctx) != User(c) {
+			t.Errorf("request context: id %q user %q, Gin context: id %q user %q",
+				RequestIDFromContext(ctx), UserFromContext(ctx), id, User(c))
+		}
 		c.String(http.StatusOK, "%s %v %s %v", User(c), ok, cl.Subject, RequestIDFrom(c) != "")
 	}
 	r := gin.New()
@@ -157,6 +163,28 @@ func TestPerRequestDataSurvivesWrappedWriter(t *testing.T) {
 		}
 		if want == 200 && w.Body.String() != "alice true alice true" {
 			t.Errorf("%s: body = %q, want %q", path, w.Body, "alice true alice true")
+		}
+	}
+}
+
+// TestSetUserWithoutRequestID: a login in a service that does not use RequestID still names its
+// user in both contexts; a request nobody named has no user and no id.
+func TestSetUserWithoutRequestID(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.GET("/login", func(c *gin.Context) {
+		SetUser(c, "bob")
+		c.String(http.StatusOK, "%s|%s|%s", User(c), UserFromContext(c.Request.Context()), RequestIDFrom(c))
+	})
+	r.GET("/anon", func(c *gin.Context) {
+		c.String(http.StatusOK, "%s|%s|%s", User(c), UserFromContext(c.Request.Context()),
+			RequestIDFromContext(c.Request.Context()))
+	})
+	for path, want := range map[string]string{"/login": "bob|bob|", "/anon": "||"} {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if w.Body.String() != want {
+			t.Errorf("%s: body = %q, want %q", path, w.Body, want)
 		}
 	}
 }

@@ -20,7 +20,8 @@ const RequestIDHeader = "X-Request-Id"
 // RequestID gives every request an id: the caller's X-Request-Id when it is short and plain
 // (letters, digits, '-', '_', '.', at most 64 bytes), else a new one, unique to this process (a
 // random per-process prefix and a counter: ids must be unique, not secret). The id is echoed in the
-// response header, kept in the Gin context (RequestIDFrom) and logged.
+// response header, kept in the Gin context (RequestIDFrom) and the request's context.Context
+// (RequestIDFromContext), and logged.
 func RequestID() gin.HandlerFunc {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
@@ -31,7 +32,7 @@ func RequestID() gin.HandlerFunc {
 		if !plainID(id) {
 			id = prefix + strconv.FormatUint(n.Add(1), 16)
 		}
-		c.Set(requestIDKey, id)
+		requestOf(c).id = id
 		c.Header(RequestIDHeader, id)
 		c.Next()
 	}
