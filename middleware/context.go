@@ -18,12 +18,13 @@ const requestKey contextKey = 0 // *request
 // (Auth) and the user a login acted for (SetUser). One is placed in both the Gin context and the
 // request's context.Context, by the first of these middlewares to run, so that a request costs one
 // context.Context and one shallow copy of the *http.Request, however many of them run. Its fields
-// are set before the handlers that read them run, and never changed after; claims is never
-// modified (the accessors hand out clones).
+// are set before the handlers that read them run, and never changed after; the claims are held by
+// value (no allocation of their own) and handed out as clones.
 type request struct {
-	id     string
-	user   string
-	claims *token.Claims
+	id        string
+	user      string
+	hasClaims bool
+	claims    token.Claims
 }
 
 // requestOf returns the request's record, placing a new one in both contexts if none is there.
@@ -62,7 +63,7 @@ func ClaimsFromContext(ctx context.Context) (token.Claims, bool) {
 }
 
 func (r *request) claimsCopy() (token.Claims, bool) {
-	if r == nil || r.claims == nil {
+	if r == nil || !r.hasClaims {
 		return token.Claims{}, false
 	}
 	return r.claims.Clone(), true
@@ -79,7 +80,7 @@ func (r *request) userName() string {
 	switch {
 	case r == nil:
 		return ""
-	case r.claims != nil:
+	case r.hasClaims:
 		return r.claims.Subject
 	}
 	return r.user
@@ -104,8 +105,8 @@ func (r *request) requestID() string {
 	return r.id
 }
 
-// setClaims stores verified claims for the request: one copy, in the record both contexts share,
-// never modified (the accessors hand out clones).
+// setClaims stores verified claims for the request, in the record both contexts share.
 func setClaims(c *gin.Context, cl token.Claims) {
-	requestOf(c).claims = &cl
+	r := requestOf(c)
+	r.claims, r.hasClaims = cl, true
 }
