@@ -15,26 +15,25 @@ type contextKey int
 const requestKey contextKey = 0 // *request
 
 // request is what this package knows of one request: its id (RequestID), the verified claims
-// (Auth) and the user a login acted for (SetUser). One is placed in both the Gin context and the
-// request's context.Context, by the first of these middlewares to run, so that a request costs one
-// context.Context and one shallow copy of the *http.Request, however many of them run. Its fields
-// are set before the handlers that read them run, and never changed after; the claims are held by
-// value (no allocation of their own) and handed out as clones.
+// (Auth) and the user a login acted for (SetUser). The first of these to run places it in the Gin
+// context; Auth also places it in the request's context.Context, so that code below Gin sees the
+// claims, the user and the id of a guarded request, and an unguarded request (a login, a forward-
+// auth decision) costs no context.Context and no copy of the *http.Request. Its fields are set
+// before the handlers that read them run, and never changed after; claims is never modified (the
+// accessors hand out clones).
 type request struct {
-	id        string
-	user      string
-	hasClaims bool
-	claims    token.Claims
+	id     string
+	user   string
+	claims *token.Claims
 }
 
-// requestOf returns the request's record, placing a new one in both contexts if none is there.
+// requestOf returns the request's record, placing a new one in the Gin context if none is there.
 func requestOf(c *gin.Context) *request {
 	if v, ok := c.Get(requestKey); ok {
 		return v.(*request)
 	}
 	r := new(request)
 	c.Set(requestKey, r)
-	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestKey, r))
 	return r
 }
 
@@ -63,7 +62,7 @@ func ClaimsFromContext(ctx context.Context) (token.Claims, bool) {
 }
 
 func (r *request) claimsCopy() (token.Claims, bool) {
-	if r == nil || !r.hasClaims {
+	if r == nil || r.claims == nil {
 		return token.Claims{}, false
 	}
 	return r.claims.Clone(), true
@@ -73,14 +72,15 @@ func (r *request) claimsCopy() (token.Claims, bool) {
 // successful login set (SetUser); "" when there is none.
 func User(c *gin.Context) string { return lookup(c).userName() }
 
-// UserFromContext is User for code below Gin, from the request's context.Context.
+// UserFromContext is User for code below Gin, from the request's context.Context of a request
+// that passed Auth.
 func UserFromContext(ctx context.Context) string { return fromContext(ctx).userName() }
 
 func (r *request) userName() string {
 	switch {
 	case r == nil:
 		return ""
-	case r.hasClaims:
+	case r.claims != nil:
 		return r.claims.Subject
 	}
 	return r.user
@@ -94,8 +94,8 @@ func SetUser(c *gin.Context, name string) { requestOf(c).user = name }
 // RequestIDFrom returns the id the RequestID middleware gave the request ("" when it did not run).
 func RequestIDFrom(c *gin.Context) string { return lookup(c).requestID() }
 
-// RequestIDFromContext is RequestIDFrom for code below Gin, from the request's context.Context
-// (to name the request in a log line written there).
+// RequestIDFromContext is RequestIDFrom for code below Gin, from the request's context.Context of
+// a request that passed Auth (to name the request in a log line written there).
 func RequestIDFromContext(ctx context.Context) string { return fromContext(ctx).requestID() }
 
 func (r *request) requestID() string {
@@ -105,8 +105,12 @@ func (r *request) requestID() string {
 	return r.id
 }
 
-// setClaims stores verified claims for the request, in the record both contexts share.
+// setClaims stores verified claims in the request's record and places the record in the request's
+// context.Context too.
 func setClaims(c *gin.Context, cl token.Claims) {
 	r := requestOf(c)
-	r.claims, r.hasClaims = cl, true
+	r.claims = &cl
+	if fromContext(c.Request.Context()) != r {
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestKey, r))
+	}
 }
