@@ -40,18 +40,7 @@ type gatewayServer struct {
 
 func newGatewayServer(t testing.TB, g routes.Gateway, v func(token.Options, *token.KeySet) middleware.Verifier) gatewayServer {
 	t.Helper()
-	hash, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := store.NewMemory(map[string]store.Entry{"alice": {PasswordHash: string(hash)}}, store.NewHasher(0, time.Second), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := token.NewHMACKeys("HS256", []byte(benchSecret))
-	if err != nil {
-		t.Fatal(err)
-	}
+	users, keys := aliceAndKeys(t, "pw")
 	st := state.NewMemory(nil)
 	t.Cleanup(func() { _ = st.Close() })
 	opts := token.Options{Issuer: "tokengate", Audience: "tokengate", TTL: time.Minute, Leeway: time.Second, CacheSize: 100, Revoked: st}
@@ -60,6 +49,7 @@ func newGatewayServer(t testing.TB, g routes.Gateway, v func(token.Options, *tok
 		verifier = v(opts, keys)
 	}
 	if g.Policy == nil {
+		var err error
 		if g.Policy, err = gateway.NewPolicy(gatewayRules, ""); err != nil {
 			t.Fatal(err)
 		}
@@ -297,4 +287,23 @@ func TestAuthCountsDecisions(t *testing.T) {
 			t.Errorf("/metrics lacks %s", line)
 		}
 	}
+}
+
+// aliceAndKeys is a memory store with one user, alice (no roles), whose password is password, and
+// the HS256 key set of benchSecret.
+func aliceAndKeys(t testing.TB, password string) (*store.Memory, *token.KeySet) {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := store.NewMemory(map[string]store.Entry{"alice": {PasswordHash: string(hash)}}, store.NewHasher(0, time.Second), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := token.NewHMACKeys("HS256", []byte(benchSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return users, keys
 }

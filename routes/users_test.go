@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/middleware"
 	"github.com/tokengate/tokengate/routes"
@@ -377,18 +375,7 @@ func (r racingUsers) Authenticate(ctx context.Context, name, password string) (s
 // changed gets tokens issued after the cut-off, and they must end with the user's other sessions:
 // the session starts at the password check (auth_time, and the refresh family's AuthTime).
 func TestLoginRacingACutOff(t *testing.T) {
-	hash, err := bcrypt.GenerateFromPassword([]byte("old-password"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := store.NewMemory(map[string]store.Entry{"alice": {PasswordHash: string(hash)}}, store.NewHasher(0, time.Second), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := token.NewHMACKeys("HS256", []byte(benchSecret))
-	if err != nil {
-		t.Fatal(err)
-	}
+	users, keys := aliceAndKeys(t, "old-password")
 	for _, cache := range []int{0, 10} {
 		clk := fakeclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 		st := state.NewMemory(clk.Now)
