@@ -22,9 +22,10 @@ const requestKey contextKey = 0 // *request
 // before the handlers that read them run, and never changed after; claims is never modified (the
 // accessors hand out clones).
 type request struct {
-	id     string
-	user   string
-	claims *token.Claims
+	id        string
+	user      string
+	claims    *token.Claims
+	inContext bool // placed in the request's context.Context by Auth
 }
 
 // requestOf returns the request's record, placing a new one in the Gin context if none is there.
@@ -110,7 +111,10 @@ func (r *request) requestID() string {
 func setClaims(c *gin.Context, cl token.Claims) {
 	r := requestOf(c)
 	r.claims = &cl
-	if fromContext(c.Request.Context()) != r {
+	// Only a second Auth on the same request looks the record up in the context: finding it absent
+	// walks the whole chain of contexts the server built, which the first Auth need not pay for.
+	if !r.inContext || fromContext(c.Request.Context()) != r {
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestKey, r))
+		r.inContext = true
 	}
 }
