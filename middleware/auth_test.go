@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -168,8 +169,8 @@ func TestPerRequestDataSurvivesWrappedWriter(t *testing.T) {
 }
 
 // TestSetUserWithoutRequestID: a login in a service that does not use RequestID still names its
-// user in the Gin context (the request's context.Context carries the record only behind Auth); a
-// request nobody named has no user and no id.
+// user, in the Gin context and the request's context.Context; a request nobody named has no user
+// and no id.
 func TestSetUserWithoutRequestID(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -181,9 +182,41 @@ func TestSetUserWithoutRequestID(t *testing.T) {
 		c.String(http.StatusOK, "%s|%s|%s", User(c), UserFromContext(c.Request.Context()),
 			RequestIDFromContext(c.Request.Context()))
 	})
-	for path, want := range map[string]string{"/login": "bob||", "/anon": "||"} {
+	for path, want := range map[string]string{"/login": "bob|bob|", "/anon": "||"} {
 		w := httptest.NewRecorder()
 		r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if w.Body.String() != want {
+			t.Errorf("%s: body = %q, want %q", path, w.Body, want)
+		}
+	}
+}
+
+// TestRequestContextCarriesRecord: the request's context.Context carries the request id on every
+// route, guarded or not, and the claims behind Auth, also when a middleware in between derives a
+// new context (as a timeout middleware does).
+func TestRequestContextCarriesRecord(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	timeout := func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), time.Minute)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+	show := func(c *gin.Context) {
+		ctx := c.Request.Context()
+		cl, ok := ClaimsFromContext(ctx)
+		c.String(http.StatusOK, "%v|%s|%v|%s", RequestIDFromContext(ctx) == RequestIDFrom(c) && RequestIDFrom(c) != "",
+			UserFromContext(ctx), ok, cl.Subject)
+	}
+	r := gin.New()
+	r.Use(RequestID())
+	r.GET("/open", timeout, show)
+	r.GET("/guarded", timeout, Auth(fakeVerifier{}, Lookup{Sources: []string{SourceHeader}}), show)
+	for path, want := range map[string]string{"/open": "true||false|", "/guarded": "true|alice|true|alice"} {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("Authorization", "Bearer good")
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
 		if w.Body.String() != want {
 			t.Errorf("%s: body = %q, want %q", path, w.Body, want)
 		}

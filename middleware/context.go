@@ -16,25 +16,25 @@ const requestKey contextKey = 0 // *request
 
 // request is what this package knows of one request: its id (RequestID), the verified claims
 // (Auth) and the user a login acted for (SetUser). The first of these to run places it in the Gin
-// context; Auth also places it in the request's context.Context, so that code below Gin sees the
-// claims, the user and the id of a guarded request, and an unguarded request (a login, a forward-
-// auth decision) costs no context.Context and no copy of the *http.Request. Its fields are set
-// before the handlers that read them run, and never changed after; claims is never modified (the
-// accessors hand out clones).
+// context and in the request's context.Context, so that code below Gin (plain http handlers,
+// services, a log line written there) sees the id, the user and the claims too; the others fill it
+// in. Its fields are set before the handlers that read them run, and never changed after; claims
+// is never modified (the accessors hand out clones).
 type request struct {
-	id        string
-	user      string
-	claims    *token.Claims
-	inContext bool // placed in the request's context.Context by Auth
+	id     string
+	user   string
+	claims *token.Claims
 }
 
-// requestOf returns the request's record, placing a new one in the Gin context if none is there.
+// requestOf returns the request's record, placing a new one in the Gin context and the request's
+// context.Context if none is there.
 func requestOf(c *gin.Context) *request {
 	if v, ok := c.Get(requestKey); ok {
 		return v.(*request)
 	}
 	r := new(request)
 	c.Set(requestKey, r)
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestKey, r))
 	return r
 }
 
@@ -73,8 +73,7 @@ func (r *request) claimsCopy() (token.Claims, bool) {
 // successful login set (SetUser); "" when there is none.
 func User(c *gin.Context) string { return lookup(c).userName() }
 
-// UserFromContext is User for code below Gin, from the request's context.Context of a request
-// that passed Auth.
+// UserFromContext is User for code below Gin, from the request's context.Context.
 func UserFromContext(ctx context.Context) string { return fromContext(ctx).userName() }
 
 func (r *request) userName() string {
@@ -95,8 +94,8 @@ func SetUser(c *gin.Context, name string) { requestOf(c).user = name }
 // RequestIDFrom returns the id the RequestID middleware gave the request ("" when it did not run).
 func RequestIDFrom(c *gin.Context) string { return lookup(c).requestID() }
 
-// RequestIDFromContext is RequestIDFrom for code below Gin, from the request's context.Context of
-// a request that passed Auth (to name the request in a log line written there).
+// RequestIDFromContext is RequestIDFrom for code below Gin, from the request's context.Context (to
+// name the request in a log line written there).
 func RequestIDFromContext(ctx context.Context) string { return fromContext(ctx).requestID() }
 
 func (r *request) requestID() string {
@@ -106,15 +105,5 @@ func (r *request) requestID() string {
 	return r.id
 }
 
-// setClaims stores verified claims in the request's record and places the record in the request's
-// context.Context too.
-func setClaims(c *gin.Context, cl token.Claims) {
-	r := requestOf(c)
-	r.claims = &cl
-	// Only a second Auth on the same request looks the record up in the context: finding it absent
-	// walks the whole chain of contexts the server built, which the first Auth need not pay for.
-	if !r.inContext || fromContext(c.Request.Context()) != r {
-		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestKey, r))
-		r.inContext = true
-	}
-}
+// setClaims stores verified claims in the request's record.
+func setClaims(c *gin.Context, cl token.Claims) { requestOf(c).claims = &cl }

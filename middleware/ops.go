@@ -20,8 +20,8 @@ const RequestIDHeader = "X-Request-Id"
 // RequestID gives every request an id: the caller's X-Request-Id when it is short and plain
 // (letters, digits, '-', '_', '.', at most 64 bytes), else a new one, unique to this process (a
 // random per-process prefix and a counter: ids must be unique, not secret). The id is echoed in the
-// response header, kept in the Gin context (RequestIDFrom; behind Auth also in the request's
-// context.Context: RequestIDFromContext), and logged.
+// response header, kept in the Gin context (RequestIDFrom) and the request's context.Context
+// (RequestIDFromContext), and logged.
 func RequestID() gin.HandlerFunc {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
