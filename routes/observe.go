@@ -56,7 +56,7 @@ type observedVerifier struct {
 	o Observer
 }
 
-func (ov observedVerifier) Verify(ctx context.Context, raw string) (token.Claims, error) {
+func (ov *observedVerifier) Verify(ctx context.Context, raw string) (token.Claims, error) {
 	cl, err := ov.v.Verify(ctx, raw)
 	switch {
 	case err == nil:

@@ -108,7 +108,8 @@ func New(d Deps) (http.Handler, error) {
 	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
 
 	guard := &loginGuard{state: d.State, policy: d.Login}
-	auth := middleware.Auth(observedVerifier{v: d.Verifier, o: d.Observe}, d.Lookup)
+	verifier := &observedVerifier{v: d.Verifier, o: d.Observe}
+	auth := middleware.Auth(verifier, d.Lookup)
 	admin := newUserAdmin(d)
 	now := d.Now
 	if now == nil {
@@ -128,7 +129,7 @@ func New(d Deps) (http.Handler, error) {
 	r.NoRoute(func(c *gin.Context) {
 		middleware.WriteError(c, http.StatusNotFound, "not_found", "no such route")
 	})
-	authRequest := handleAuth(observedVerifier{v: d.Verifier, o: d.Observe}, d.Lookup, d.Gateway, d.Observe)
+	authRequest := handleAuth(verifier, d.Lookup, d.Gateway, d.Observe)
 	r.NoMethod(func(c *gin.Context) {
 		if c.Request.URL.Path == "/auth" { // /auth answers every method, also those Gin does not route
 			authRequest(c)
