@@ -29,8 +29,8 @@ type request struct {
 // requestOf returns the request's record, placing a new one in the Gin context and the request's
 // context.Context if none is there.
 func requestOf(c *gin.Context) *request {
-	if v, ok := c.Get(requestKey); ok {
-		return v.(*request)
+	if r := lookup(c); r != nil {
+		return r
 	}
 	r := new(request)
 	c.Set(requestKey, r)
