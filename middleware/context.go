@@ -19,13 +19,11 @@ const requestKey contextKey = 0 // *request
 // context and in the request's context.Context, so that code below Gin (plain http handlers,
 // services, a log line written there) sees the id, the user and the claims too; the others fill it
 // in. Its fields are set before the handlers that read them run, and never changed after; claims
-// is never modified (the accessors hand out clones). The claims are held in the record itself, so
-// that a guarded request allocates nothing more for them.
+// is never modified (the accessors hand out clones).
 type request struct {
-	id       string
-	user     string
-	verified bool         // Auth verified a token: claims holds its claims
-	claims   token.Claims // valid when verified
+	id     string
+	user   string
+	claims *token.Claims
 }
 
 // requestOf returns the request's record, placing a new one in the Gin context and the request's
@@ -65,7 +63,7 @@ func ClaimsFromContext(ctx context.Context) (token.Claims, bool) {
 }
 
 func (r *request) claimsCopy() (token.Claims, bool) {
-	if r == nil || !r.verified {
+	if r == nil || r.claims == nil {
 		return token.Claims{}, false
 	}
 	return r.claims.Clone(), true
@@ -82,7 +80,7 @@ func (r *request) userName() string {
 	switch {
 	case r == nil:
 		return ""
-	case r.verified:
+	case r.claims != nil:
 		return r.claims.Subject
 	}
 	return r.user
@@ -108,7 +106,4 @@ func (r *request) requestID() string {
 }
 
 // setClaims stores verified claims in the request's record.
-func setClaims(c *gin.Context, cl token.Claims) {
-	r := requestOf(c)
-	r.claims, r.verified = cl, true
-}
+func setClaims(c *gin.Context, cl token.Claims) { requestOf(c).claims = &cl }
