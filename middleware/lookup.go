@@ -98,7 +98,11 @@ func fromHeader(h http.Header) (string, bool, error) {
 	if rest == "" {
 		return "", false, badRequest("empty Bearer credentials")
 	}
-	if rest[0] != ' ' {
+	switch rest[0] {
+	case ' ':
+	case '\t': // the scheme is ours but only spaces may follow it (RFC 9110 §11.4)
+		return "", false, badRequest("malformed Bearer credentials")
+	default:
 		return "", false, nil // e.g. "Bearerx": not our scheme
 	}
 	tok := strings.TrimLeft(rest, " ")

@@ -42,6 +42,8 @@ func TestLookupExtract(t *testing.T) {
 		{"empty bearer", all, "/", []string{"Authorization", "Bearer "}, "", ErrBadRequest},
 		{"bare bearer", all, "/", []string{"Authorization", "Bearer"}, "", ErrBadRequest},
 		{"bearer with two parts", all, "/", []string{"Authorization", "Bearer a b"}, "", ErrBadRequest},
+		{"tab after the scheme", all, "/", []string{"Authorization", "Bearer\tabc"}, "", ErrBadRequest},
+		{"tab after the scheme, token in the query", all, "/?token=abc", []string{"Authorization", "Bearer\tabc"}, "", ErrBadRequest},
 		{"empty query", all, "/?token=", nil, "", ErrBadRequest},
 		{"bad escape", all, "/?token=%zz", nil, "", ErrBadRequest},
 		{"semicolon before the token", all, "/?page=1;token=abc", nil, "", ErrBadRequest},
