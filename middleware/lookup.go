@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Errors returned by Lookup.Extract.
@@ -98,9 +100,12 @@ func fromHeader(h http.Header) (string, bool, error) {
 	if rest == "" {
 		return "", false, badRequest("empty Bearer credentials")
 	}
-	switch rest[0] {
-	case ' ':
-	case '\t': // the scheme is ours but only spaces may follow it (RFC 9110 §11.4)
+	switch r, _ := utf8.DecodeRuneInString(rest); {
+	case r == ' ':
+	case unicode.IsSpace(r):
+		// Only spaces may follow the scheme (RFC 9110 §11.4), but a reader that splits on any
+		// whitespace (a tab, a no-break space) would find a bearer token here: refused, never
+		// passed over in favour of a token elsewhere.
 		return "", false, badRequest("malformed Bearer credentials")
 	default:
 		return "", false, nil // e.g. "Bearerx": not our scheme

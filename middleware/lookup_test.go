@@ -44,6 +44,7 @@ func TestLookupExtract(t *testing.T) {
 		{"bearer with two parts", all, "/", []string{"Authorization", "Bearer a b"}, "", ErrBadRequest},
 		{"tab after the scheme", all, "/", []string{"Authorization", "Bearer\tabc"}, "", ErrBadRequest},
 		{"tab after the scheme, token in the query", all, "/?token=abc", []string{"Authorization", "Bearer\tabc"}, "", ErrBadRequest},
+		{"no-break space after the scheme", all, "/", []string{"Authorization", "Bearer\u00a0abc"}, "", ErrBadRequest},
 		{"empty query", all, "/?token=", nil, "", ErrBadRequest},
 		{"bad escape", all, "/?token=%zz", nil, "", ErrBadRequest},
 		{"semicolon before the token", all, "/?page=1;token=abc", nil, "", ErrBadRequest},

@@ -738,8 +738,9 @@ func TestSecurityTokenPlacement(t *testing.T) {
 		{"Token scheme", "scheme confusion", "", []string{"Authorization", "Token " + access}, 401, "missing_token"},
 		{"JWT scheme", "scheme confusion", "", []string{"Authorization", "JWT " + access}, 401, "missing_token"},
 		{"Bearer joined to the token", "RFC 6750 §2.1", "", []string{"Authorization", "Bearer" + access}, 401, "missing_token"},
-		{"Bearer then a tab", "RFC 6750 §2.1 (one space)", "", []string{"Authorization", "Bearer\t" + access}, 401, "missing_token"},
-		{"Bearer then NBSP", "unicode space", "", []string{"Authorization", "Bearer\u00a0" + access}, 401, "missing_token"},
+		{"Bearer then a tab", "RFC 9110 §11.4: only SP follows the scheme; a lenient reader sees a token", "", []string{"Authorization", "Bearer\t" + access}, 400, "invalid_request"},
+		{"Bearer then NBSP", "unicode space: a lenient reader sees a token", "", []string{"Authorization", "Bearer\u00a0" + access}, 400, "invalid_request"},
+		{"Bearer then a tab beside a query token", "one token per request (RFC 6750 §2)", "token=" + q, []string{"Authorization", "Bearer\t" + access}, 400, "invalid_request"},
 		{"token in X-Access-Token", "non-standard header", "", []string{"X-Access-Token", access}, 401, "missing_token"},
 	}
 	for _, c := range cases {
