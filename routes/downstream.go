@@ -127,7 +127,7 @@ type activeToken struct {
 	Active    bool     `json:"active"`
 	Subject   string   `json:"sub"`
 	ExpiresAt int64    `json:"exp"`
-	IssuedAt  int64    `json:"iat"`
+	IssuedAt  *int64   `json:"iat,omitempty"` // absent when the token has no iat (one made by another library)
 	Issuer    string   `json:"iss"`
 	Audience  any      `json:"aud"` // a string when there is one, as in the token
 	ID        string   `json:"jti"`
@@ -204,10 +204,15 @@ func handleIntrospect(clients map[string]Client, v middleware.Verifier, guard *l
 		if len(cl.Audience) == 1 {
 			aud = cl.Audience[0]
 		}
-		c.JSON(http.StatusOK, activeToken{
-			Active: true, Subject: cl.Subject, ExpiresAt: cl.ExpiresAt.Unix(), IssuedAt: cl.IssuedAt.Unix(),
+		body := activeToken{
+			Active: true, Subject: cl.Subject, ExpiresAt: cl.ExpiresAt.Unix(),
 			Issuer: cl.Issuer, Audience: aud, ID: cl.ID, Roles: roles, TokenType: "access_token",
-		})
+		}
+		if !cl.IssuedAt.IsZero() {
+			iat := cl.IssuedAt.Unix()
+			body.IssuedAt = &iat
+		}
+		c.JSON(http.StatusOK, body)
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/tokengate/tokengate/internal/fakeclock"
 	"github.com/tokengate/tokengate/metrics"
 	"github.com/tokengate/tokengate/middleware"
@@ -30,12 +32,20 @@ const clientSecret = "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t"
 type downstreamFixture struct {
 	h       http.Handler
 	keys    *token.KeySet
+	pem     []byte // keys' private key
 	issuer  *token.Issuer
 	clk     *fakeclock.Clock
 	metrics *metrics.Metrics
 }
 
 func esKeys(t *testing.T) *token.KeySet {
+	t.Helper()
+	keys, _ := esKeysPEM(t)
+	return keys
+}
+
+// esKeysPEM is esKeys that also returns the private key's PEM, to sign tokens another library makes.
+func esKeysPEM(t *testing.T) (*token.KeySet, []byte) {
 	t.Helper()
 	pem, err := token.GenerateKey(token.ES256)
 	if err != nil {
@@ -49,7 +59,7 @@ func esKeys(t *testing.T) *token.KeySet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return keys
+	return keys, pem
 }
 
 // failingRevocations cannot answer.
@@ -61,7 +71,8 @@ func (failingRevocations) IsRevoked(context.Context, string) (bool, error) {
 
 func newDownstream(t *testing.T, publicURL string, revoked token.Revocations) *downstreamFixture {
 	t.Helper()
-	f := &downstreamFixture{keys: esKeys(t), clk: fakeclock.New(time.Now().Truncate(time.Second)), metrics: metrics.New()}
+	f := &downstreamFixture{clk: fakeclock.New(time.Now().Truncate(time.Second)), metrics: metrics.New()}
+	f.keys, f.pem = esKeysPEM(t)
 	st := state.NewMemory(f.clk.Now)
 	t.Cleanup(func() { _ = st.Close() })
 	if revoked == nil {
@@ -319,6 +330,43 @@ func TestIntrospect(t *testing.T) {
 		if !strings.Contains(m.Body.String(), line) {
 			t.Errorf("metrics lack %s", line)
 		}
+	}
+}
+
+// TestTokenWithoutIat: a token another library made without iat (accepted: iat is optional) is
+// described without one, not with the zero time, by /introspect and /me.
+func TestTokenWithoutIat(t *testing.T) {
+	f := newDownstream(t, "", nil)
+	key, err := jwt.ParseECPrivateKeyFromPEM(f.pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
+		"sub": "alice", "iss": "https://auth.example.com", "aud": "tokengate", "jti": "foreign-1",
+		"exp": f.clk.Now().Add(time.Minute).Unix(),
+	}).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	w := f.introspect(t, "billing", clientSecret, "token="+raw)
+	var got map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || got["active"] != true {
+		t.Fatalf("introspect: %d %s", w.Code, w.Body)
+	}
+	if _, ok := got["iat"]; ok {
+		t.Errorf("introspection of a token without iat names one: %s", w.Body)
+	}
+
+	r := httptest.NewRequest(http.MethodGet, "/me", nil)
+	r.Header.Set("Authorization", "Bearer "+raw)
+	w = f.do(t, r)
+	got = nil
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != http.StatusOK || got["user"] != "alice" {
+		t.Fatalf("/me: %d %s", w.Code, w.Body)
+	}
+	if _, ok := got["issued_at"]; ok {
+		t.Errorf("/me of a token without iat names an issued_at: %s", w.Body)
 	}
 }
 

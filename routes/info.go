@@ -34,7 +34,7 @@ func handleProtected() gin.HandlerFunc {
 type meResponse struct {
 	User      string   `json:"user"`
 	Roles     []string `json:"roles"`
-	IssuedAt  string   `json:"issued_at"`
+	IssuedAt  string   `json:"issued_at,omitempty"` // absent when the token has no iat
 	ExpiresAt string   `json:"expires_at"`
 }
 
@@ -46,12 +46,11 @@ func handleMe() gin.HandlerFunc {
 		if roles == nil {
 			roles = []string{}
 		}
-		c.JSON(http.StatusOK, meResponse{
-			User:      cl.Subject,
-			Roles:     roles,
-			IssuedAt:  cl.IssuedAt.UTC().Format(time.RFC3339),
-			ExpiresAt: cl.ExpiresAt.UTC().Format(time.RFC3339),
-		})
+		body := meResponse{User: cl.Subject, Roles: roles, ExpiresAt: cl.ExpiresAt.UTC().Format(time.RFC3339)}
+		if !cl.IssuedAt.IsZero() {
+			body.IssuedAt = cl.IssuedAt.UTC().Format(time.RFC3339)
+		}
+		c.JSON(http.StatusOK, body)
 	}
 }
 
