@@ -170,6 +170,9 @@ func fromCookie(r *http.Request, name string) (string, bool, error) {
 	if name == "" {
 		return "", false, nil
 	}
+	if cookieCount(r.Header["Cookie"], name) > 1 {
+		return "", false, badRequest("more than one " + name + " cookie")
+	}
 	cs := r.CookiesNamed(name)
 	switch len(cs) {
 	case 0:
@@ -182,4 +185,19 @@ func fromCookie(r *http.Request, name string) (string, bool, error) {
 	default:
 		return "", false, badRequest("more than one " + name + " cookie")
 	}
+}
+
+// cookieCount counts the cookies called name in the Cookie header lines, whether or not net/http
+// can read their values: it drops a cookie whose value it refuses (one with a backslash, say), and
+// a second cookie must never be overlooked in favour of the first.
+func cookieCount(lines []string, name string) int {
+	n := 0
+	for _, line := range lines {
+		for _, part := range strings.Split(line, ";") {
+			if k, _, _ := strings.Cut(strings.TrimSpace(part), "="); k == name {
+				n++
+			}
+		}
+	}
+	return n
 }
