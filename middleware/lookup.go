@@ -173,28 +173,25 @@ func fromCookie(r *http.Request, name string) (string, bool, error) {
 	if cookieCount(r.Header["Cookie"], name) > 1 {
 		return "", false, badRequest("more than one " + name + " cookie")
 	}
-	cs := r.CookiesNamed(name)
-	switch len(cs) {
-	case 0:
+	cs := r.CookiesNamed(name) // at most one: cookieCount counted every cookie net/http reads
+	switch {
+	case len(cs) == 0:
 		return "", false, nil
-	case 1:
-		if cs[0].Value == "" {
-			return "", false, badRequest("empty " + name + " cookie")
-		}
-		return cs[0].Value, true, nil
-	default:
-		return "", false, badRequest("more than one " + name + " cookie")
+	case cs[0].Value == "":
+		return "", false, badRequest("empty " + name + " cookie")
 	}
+	return cs[0].Value, true, nil
 }
 
-// cookieCount counts the cookies called name in the Cookie header lines, whether or not net/http
-// can read their values: it drops a cookie whose value it refuses (one with a backslash, say), and
-// a second cookie must never be overlooked in favour of the first.
+// cookieCount counts the cookies called name in the Cookie header lines as net/http splits them
+// (on ';', names trimmed), whether or not it can read their values: it drops a cookie whose value
+// it refuses (one with a backslash, say), and a second cookie must never be overlooked in favour
+// of the first.
 func cookieCount(lines []string, name string) int {
 	n := 0
 	for _, line := range lines {
 		for _, part := range strings.Split(line, ";") {
-			if k, _, _ := strings.Cut(strings.TrimSpace(part), "="); k == name {
+			if k, _, _ := strings.Cut(part, "="); strings.TrimSpace(k) == name {
 				n++
 			}
 		}

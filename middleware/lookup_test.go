@@ -42,6 +42,7 @@ func TestLookupExtract(t *testing.T) {
 		{"two cookies, one net/http drops", all, "/", []string{"Cookie", "tg=a; tg=b\\"}, "", ErrBadRequest},
 		{"two cookies, one with a quote inside", all, "/", []string{"Cookie", "tg=a; tg=b\"x"}, "", ErrBadRequest},
 		{"two cookies in two headers", all, "/", []string{"Cookie", "tg=a", "Cookie", "tg=b"}, "", ErrBadRequest},
+		{"two cookies, one name spaced before '='", all, "/", []string{"Cookie", "tg=a; tg =b"}, "", ErrBadRequest},
 		{"cookie among others", all, "/", []string{"Cookie", "x=1; tg=abc; tgx=2"}, "abc", nil},
 		{"empty bearer", all, "/", []string{"Authorization", "Bearer "}, "", ErrBadRequest},
 		{"bare bearer", all, "/", []string{"Authorization", "Bearer"}, "", ErrBadRequest},
