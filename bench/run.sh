@@ -13,7 +13,9 @@
 #                         (gj and nh run with tokengate's http.Server timeouts, as tokengate does)
 #                  fl     the seed's Flask app (bench/flask) under gunicorn, one process
 #                  nh     bare net/http (bench/nethttp): /unprotected only, the floor
-#                (LOG=null|file adds tg-log and gj-log: both with an access line per request)
+#                (LOG=null|file adds tg-log and gj-log: both with an access line per request;
+#                BASE=REV adds base and base-nc: tokengate built from git revision REV, with and
+#                without the cache, to compare two builds in one run)
 #                each driven on /unprotected, on /unprotected carrying the Authorization header that
 #                /protected gets (what reading the header costs any server), and on /protected.
 #   oauth2proxy  forward auth against the field (issue 14): installs oauth2-proxy with `go install`
@@ -42,6 +44,8 @@
 #   TRICKLE_RATE=4 LOAD_CONNS=64
 #   PARTS="compare oauth2proxy flood trickle"   ONLY="tg.protected gj.protected" (a subset of the
 #   pinned runs, by name, for quick iterations)   OUT=DIR (keep wrk's raw output there)
+#   BASE=             a git revision (commit, tag, main~3) whose tokengate joins the compare part;
+#                    it must accept this script's configuration
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +63,7 @@ TRICKLE_RATE=${TRICKLE_RATE:-4}
 LOAD_CONNS=${LOAD_CONNS:-64}
 PARTS=${PARTS:-compare oauth2proxy flood trickle}
 ONLY=${ONLY:-}
+BASE=${BASE:-}
 OAUTH2_PROXY_MODULE=github.com/oauth2-proxy/oauth2-proxy/v7@v7.15.6
 SECRET=bench-secret-0123456789abcdef0123456789abcdef
 PASSWORD=bench-password
@@ -82,6 +87,10 @@ for p in $PARTS; do
   [[ $p =~ ^(compare|oauth2proxy|flood|trickle)$ ]] || die "PARTS: unknown part $p (compare, oauth2proxy, flood, trickle)"
 done
 part() { [[ " $PARTS " == *" $1 "* ]]; }
+if [[ -n $BASE ]]; then
+  part compare || die "BASE needs the compare part"
+  BASE_REV=$(git rev-parse --verify --quiet "$BASE^{commit}") || die "BASE: $BASE is not a git revision here"
+fi
 
 # need_pkg COMMAND-CHECK PACKAGE...: installs the Debian packages when the check fails and this runs
 # as root, else names them and stops.
@@ -126,6 +135,11 @@ CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$WORK/trickle" ./bench/tri
 if part compare; then
   (cd bench/ginjwt && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$WORK/ginjwt" .)
   CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$WORK/nethttp" ./bench/nethttp
+fi
+if [[ -n $BASE ]]; then
+  mkdir "$WORK/base-src"
+  git archive "$BASE_REV" | tar -x -C "$WORK/base-src"
+  (cd "$WORK/base-src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$WORK/tokengate-base" .)
 fi
 if part oauth2proxy; then
   echo "== installing oauth2-proxy ($OAUTH2_PROXY_MODULE; the first time takes minutes)" >&2
@@ -217,14 +231,16 @@ started() { # started NAME PID: records a server process
   CPUPIDS[$1]=$2
   PIDS+=("$2")
 }
-# start_tokengate NAME CONFIG CACHE_SIZE [unpinned] [port=PORT] [log=FILE] [ENV=VALUE...]: tokengate,
-# pinned unless told, on PORT (else a free one), its log (stderr) to FILE (else beside its stdout).
+# start_tokengate NAME CONFIG CACHE_SIZE [unpinned] [port=PORT] [log=FILE] [bin=BINARY] [ENV=VALUE...]:
+# tokengate (this build unless told), pinned unless told, on PORT (else a free one), its log (stderr)
+# to FILE (else beside its stdout).
 start_tokengate() {
-  local name=$1 config=$2 cache=$3 pin=("${server_cpu[@]}") port="" log="" env=() a
+  local name=$1 config=$2 cache=$3 pin=("${server_cpu[@]}") port="" log="" bin=$WORK/tokengate env=() a
   shift 3
   for a in "$@"; do
     case $a in
       unpinned) pin=() ;;
+      bin=*) bin=${a#bin=} ;;
       port=*) port=${a#port=} ;;
       log=*) log=${a#log=} ;;
       *) env+=("$a") ;;
@@ -234,7 +250,7 @@ start_tokengate() {
   [[ -n $log ]] || log=$WORK/$name.out
   ADDR[$name]=127.0.0.1:$port
   env TOKENGATE_SERVER_ADDR="${ADDR[$name]}" TOKENGATE_TOKEN_CACHE_SIZE="$cache" "${env[@]}" \
-    "${pin[@]}" "$WORK/tokengate" serve --config "$config" >>"$WORK/$name.out" 2>>"$log" &
+    "${pin[@]}" "$bin" serve --config "$config" >>"$WORK/$name.out" 2>>"$log" &
   started "$name" $!
   wait_http "$name" "http://${ADDR[$name]}/healthz"
   TOKEN[$name]=$(token_of "$(curl -sf -u "alice:$PASSWORD" "http://${ADDR[$name]}/login")" access_token)
@@ -325,6 +341,15 @@ if part compare; then
     start_tokengate tg-log "$WORK/tg-log.yaml" 10000 log="$([[ $LOG == file ]] && echo "$WORK/tg-log.access" || echo /dev/null)"
     start_ginjwt gj-log -logger -log "$([[ $LOG == file ]] && echo "$WORK/gj-log.access" || echo /dev/null)"
     RUNS+=("tg-log.protected tg-log /protected 1" "gj-log.protected gj-log /protected 1")
+  fi
+  if [[ -n $BASE ]]; then
+    start_tokengate base "$WORK/tg.yaml" 10000 bin="$WORK/tokengate-base"
+    start_tokengate base-nc "$WORK/tg.yaml" 0 bin="$WORK/tokengate-base"
+    RUNS+=(
+      "base.unprotected.bearer base /unprotected 1"
+      "base.protected base /protected 1"
+      "base-nc.protected base-nc /protected 1"
+    )
   fi
 fi
 AUTH=absent
@@ -518,6 +543,7 @@ part flood || part trickle && cmdline+=" HASH_COST=$HASH_COST HASHES=$HASHES"
 part trickle && cmdline+=" TRICKLE_RATE=$TRICKLE_RATE LOAD_CONNS=$LOAD_CONNS"
 cmdline+=" PARTS=\"$PARTS\""
 [[ -n $ONLY ]] && cmdline+=" ONLY=\"$ONLY\""
+[[ -n $BASE ]] && cmdline+=" BASE=$BASE"
 cmdline+=" ./bench/run.sh"
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [[ -n $(git status --porcelain 2>/dev/null) ]] && rev+=" (with uncommitted changes)"
@@ -529,7 +555,7 @@ echo '```'
 echo "$cmdline"
 echo '```'
 echo
-echo "tokengate $rev; $(go version | awk '{print $3}'); $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)); $(wrk --version 2>&1 | head -n1 | awk '{print $1, $2}')."
+echo "tokengate $rev$([[ -n $BASE ]] && echo ", base $BASE = $(git rev-parse --short "$BASE_REV")"); $(go version | awk '{print $3}'); $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)); $(wrk --version 2>&1 | head -n1 | awk '{print $1, $2}')."
 if ((${#RUNS[@]} > 0)); then
   echo "wrk -t$THREADS -c$CONNS -d$DURATION after a $WARMUP warm-up, $ROUNDS interleaved round(s), medians;"
   echo "$([[ $PIN == 1 ]] && echo "servers pinned to CPU 1, wrk to CPU 0" || echo "unpinned"); no access log unless the row says so; tokengate's metrics on (its default)."
@@ -550,6 +576,9 @@ if part compare && ((${#RUNS[@]} > 0)); then
   row "seed Flask app /protected (gunicorn)" fl.protected
   row "bare net/http /unprotected" nh.unprotected
   row "bare net/http /unprotected + bearer header" nh.unprotected.bearer
+  row "base $BASE /unprotected + bearer header" base.unprotected.bearer
+  row "base $BASE /protected (cache on)" base.protected
+  row "base $BASE /protected (token.cache_size: 0)" base-nc.protected
   echo
   echo "| efficiency (server CPU per request; higher is better) | by CPU | by req/s | target | met |"
   echo "|---|---:|---:|---:|:-:|"
@@ -561,6 +590,11 @@ if part compare && ((${#RUNS[@]} > 0)); then
   rline "tokengate /protected, cache_size 0, vs the seed Flask app /protected" tg-nc.protected fl.protected
   rline "tokengate vs gin-jwt /protected, both with an access log" tg-log.protected gj-log.protected
   rline "bare net/http: /unprotected + bearer header vs without" nh.unprotected.bearer nh.unprotected
+  rline "base $BASE /protected vs its /unprotected with the same header" base.protected base.unprotected.bearer
+  rline "base $BASE /protected vs gin-jwt /protected" base.protected gj.protected
+  rline "base $BASE /protected, cache_size 0, vs gin-jwt /protected" base-nc.protected gj.protected
+  rline "tokengate /protected vs base $BASE /protected" tg.protected base.protected
+  rline "tokengate /protected, cache_size 0, vs base $BASE, cache_size 0" tg-nc.protected base-nc.protected
   if [[ -f $OUT/fl.protected.r1.res || -f $OUT/fl.unprotected.r1.res ]]; then
     echo
     echo "The seed's Flask app: $(/usr/bin/python3 -c 'from importlib.metadata import version as v; print("Flask", v("flask") + ", PyJWT", v("pyjwt") + ", gunicorn", v("gunicorn"))' 2>/dev/null || echo "Debian's python3-flask, python3-jwt, gunicorn"), one gunicorn process with 4 threads (gthread: connections kept alive)."
