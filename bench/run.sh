@@ -543,7 +543,7 @@ part flood || part trickle && cmdline+=" HASH_COST=$HASH_COST HASHES=$HASHES"
 part trickle && cmdline+=" TRICKLE_RATE=$TRICKLE_RATE LOAD_CONNS=$LOAD_CONNS"
 cmdline+=" PARTS=\"$PARTS\""
 [[ -n $ONLY ]] && cmdline+=" ONLY=\"$ONLY\""
-[[ -n $BASE ]] && cmdline+=" BASE=$BASE"
+[[ -n $BASE ]] && cmdline+=" BASE=$(printf %q "$BASE")"
 cmdline+=" ./bench/run.sh"
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [[ -n $(git status --porcelain 2>/dev/null) ]] && rev+=" (with uncommitted changes)"
