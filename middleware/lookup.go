@@ -190,7 +190,7 @@ func fromCookie(r *http.Request, name string) (string, bool, error) {
 func cookieCount(lines []string, name string) int {
 	n := 0
 	for _, line := range lines {
-		for _, part := range strings.Split(line, ";") {
+		for part := range strings.SplitSeq(line, ";") {
 			if k, _, _ := strings.Cut(part, "="); strings.TrimSpace(k) == name {
 				n++
 			}
